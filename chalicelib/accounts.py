@@ -1,0 +1,142 @@
+"""Accounts and API keys: keys are shown once, stored as a SHA-256 hash, scoped, revocable."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from chalicelib.clock import iso
+from chalicelib.errors import AccountClosed, Forbidden, NotFound, Unauthorized
+from chalicelib.ids import has_prefix, new_id
+
+Scope = Literal["full", "sending"]
+KEY_TOKEN_PREFIX = "lb_"  # noqa: S105 - a prefix, not a secret
+
+
+class AccountStore(Protocol):
+    def put_account(self, account_id: str, name: str, now: datetime) -> dict[str, Any]: ...
+    def get_account(self, account_id: str) -> dict[str, Any] | None: ...
+    def close_account(self, account_id: str, now: datetime) -> bool: ...
+    def put_key(self, record: dict[str, Any]) -> None: ...
+    def get_key(self, key_id: str) -> dict[str, Any] | None: ...
+    def list_keys(self, account_id: str) -> list[dict[str, Any]]: ...
+    def revoke_key(self, key_id: str, now: datetime) -> bool: ...
+    def put_domain(self, account_id: str, record: dict[str, Any]) -> None: ...
+    def get_domain(self, account_id: str, name: str) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the account, the key and what the key may do."""
+
+    account_id: str
+    key_id: str
+    scope: Scope
+    domains: frozenset[str] = field(default_factory=frozenset)
+
+    def require(self, scope: Scope) -> None:
+        if scope == "full" and self.scope != "full":
+            raise Forbidden("this API key has the 'sending' scope; this endpoint needs 'full'")
+
+    def may_send_from(self, domain: str) -> bool:
+        return not self.domains or domain in self.domains
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    token: str  # shown once, never stored
+    scope: Scope
+
+
+def _hash_secret(secret: str) -> str:
+    # Keys carry 256 random bits, so a fast hash is enough; no password stretching needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _split_token(token: str) -> tuple[str, str] | None:
+    """``lb_<26-char key id>_<secret>`` → (``key_<id>``, secret)."""
+    if not token.startswith(KEY_TOKEN_PREFIX):
+        return None
+    body, _, secret = token[len(KEY_TOKEN_PREFIX):].partition("_")
+    key_id = f"key_{body}"
+    return (key_id, secret) if has_prefix(key_id, "key") and secret else None
+
+
+class AccountService:
+    def __init__(self, store: AccountStore) -> None:
+        self._store = store
+
+    def create_account(self, name: str, now: datetime) -> tuple[str, IssuedKey]:
+        account_id = new_id("acct")
+        self._store.put_account(account_id, name, now)
+        return account_id, self.create_key(account_id, "full", now)
+
+    def create_key(self, account_id: str, scope: Scope, now: datetime,
+                   domains: list[str] | None = None) -> IssuedKey:
+        self._open_account(account_id)
+        key_id = new_id("key")
+        secret = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        self._store.put_key({
+            "key_id": key_id, "account_id": account_id, "scope": scope,
+            "domains": sorted({d.lower() for d in domains or []}),
+            "secret_hash": _hash_secret(secret), "created_at": iso(now),
+            "hint": f"{KEY_TOKEN_PREFIX}{key_id[4:10]}…",
+        })
+        token = f"{KEY_TOKEN_PREFIX}{key_id.removeprefix('key_')}_{secret}"
+        return IssuedKey(key_id=key_id, token=token, scope=scope)
+
+    def revoke_key(self, key_id: str, now: datetime) -> None:
+        if not self._store.revoke_key(key_id, now):
+            raise NotFound(f"no API key {key_id}")
+
+    def list_keys(self, account_id: str) -> list[dict[str, Any]]:
+        public = ("key_id", "scope", "domains", "hint", "created_at", "revoked_at")
+        return [{k: item.get(k) for k in public} for item in self._store.list_keys(account_id)]
+
+    def close_account(self, account_id: str, now: datetime) -> None:
+        self._open_account(account_id)
+        for key in self._store.list_keys(account_id):
+            self._store.revoke_key(key["key_id"], now)
+        self._store.close_account(account_id, now)
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The principal behind an ``Authorization: Bearer`` header, or ``Unauthorized``."""
+        if not authorization:
+            raise Unauthorized("missing Authorization header; send 'Authorization: Bearer <key>'")
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+        parts = _split_token(token.strip())
+        record = self._store.get_key(parts[0]) if parts else None
+        if (parts is None or record is None
+                or not hmac.compare_digest(record["secret_hash"], _hash_secret(parts[1]))):
+            raise Unauthorized("invalid API key")
+        if record.get("revoked_at"):
+            raise Unauthorized("this API key has been revoked")
+        account = self._store.get_account(record["account_id"])
+        if account is None or account["status"] != "active":
+            raise AccountClosed("this account is closed")
+        return Principal(account_id=record["account_id"], key_id=record["key_id"],
+                         scope=record["scope"], domains=frozenset(record.get("domains", [])))
+
+    def add_verified_domain(self, account_id: str, name: str, now: datetime) -> dict[str, Any]:
+        """Operator path for a domain verified out of band (local mode's dev domain)."""
+        self._open_account(account_id)
+        record = {"domain_id": new_id("dom"), "name": name.lower(), "status": "verified",
+                  "created_at": iso(now), "verified_at": iso(now)}
+        self._store.put_domain(account_id, record)
+        return record
+
+    def _open_account(self, account_id: str) -> dict[str, Any]:
+        account = self._store.get_account(account_id)
+        if account is None:
+            raise NotFound(f"no account {account_id}")
+        if account["status"] != "active":
+            raise AccountClosed(f"account {account_id} is closed")
+        return account

@@ -1,0 +1,75 @@
+"""Accounts, API keys and sending domains in the shared table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
+from chalicelib.clock import iso
+from chalicelib.retention import DataClass
+
+
+def _account_pk(account_id: str) -> str:
+    return f"ACCT#{account_id}"
+
+
+class DynamoAccountStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self._table = table
+
+    def put_account(self, account_id: str, name: str, now: datetime) -> Item:
+        item = {"pk": _account_pk(account_id), "sk": "ACCOUNT", "account_id": account_id,
+                "name": name, "status": "active", "created_at": iso(now)}
+        self._table.put(item, DataClass.ACCOUNT_DATA, None,
+                        condition="attribute_not_exists(pk)")
+        return item
+
+    def get_account(self, account_id: str) -> Item | None:
+        return self._table.get(_account_pk(account_id), "ACCOUNT")
+
+    def close_account(self, account_id: str, now: datetime) -> bool:
+        """Mark closed and start the account-data clock; False if it was not open."""
+        key = {"pk": _account_pk(account_id), "sk": "ACCOUNT"}
+        try:
+            self._table.update(key, "SET #s = :closed, closed_at = :now",
+                               {":closed": "closed", ":now": iso(now), ":active": "active"},
+                               condition="#s = :active", names={"#s": "status"})
+        except ConditionFailed:
+            return False
+        self._table.start_clock(key, DataClass.ACCOUNT_DATA, now)
+        for owned in self._table.query_prefix(_account_pk(account_id), "DOMAIN#"):
+            self._table.start_clock({"pk": owned["pk"], "sk": owned["sk"]},
+                                    DataClass.ACCOUNT_DATA, now)
+        return True
+
+    def put_key(self, record: dict[str, Any]) -> None:
+        item = {"pk": f"APIKEY#{record['key_id']}", "sk": "APIKEY",
+                "gsi1pk": _account_pk(record["account_id"]),
+                "gsi1sk": f"APIKEY#{record['key_id']}", **record}
+        self._table.put(item, DataClass.ACCOUNT_DATA, None,
+                        condition="attribute_not_exists(pk)")
+
+    def get_key(self, key_id: str) -> Item | None:
+        return self._table.get(f"APIKEY#{key_id}", "APIKEY")
+
+    def list_keys(self, account_id: str) -> list[Item]:
+        return list(self._table.query_prefix(_account_pk(account_id), "APIKEY#", index="gsi1"))
+
+    def revoke_key(self, key_id: str, now: datetime) -> bool:
+        """Revoke and start the key's clock; False if there is no such key."""
+        key = {"pk": f"APIKEY#{key_id}", "sk": "APIKEY"}
+        try:
+            self._table.update(key, "SET revoked_at = if_not_exists(revoked_at, :now)",
+                               {":now": iso(now)}, condition="attribute_exists(pk)")
+        except ConditionFailed:
+            return False
+        self._table.start_clock(key, DataClass.ACCOUNT_DATA, now)
+        return True
+
+    def put_domain(self, account_id: str, record: dict[str, Any]) -> None:
+        item = {"pk": _account_pk(account_id), "sk": f"DOMAIN#{record['name']}", **record}
+        self._table.put(item, DataClass.ACCOUNT_DATA, None)
+
+    def get_domain(self, account_id: str, name: str) -> Item | None:
+        return self._table.get(_account_pk(account_id), f"DOMAIN#{name}")

@@ -1,0 +1,216 @@
+"""DynamoDB: the one table every store shares, with retention applied on every write.
+
+Items are addressed by ``pk``/``sk``. Every write names a retention data class; the table
+then carries ``retention_class``, ``expires_at`` (the TTL attribute) and ``expiry_bucket``
+(the partition of the sparse ``by_expiry`` index that the purge queries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.errors import TransientFailure
+from chalicelib.retention import DataClass, expiry_bucket, expiry_for
+
+Item = dict[str, Any]
+Key = dict[str, str]
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+_RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
+              "RequestLimitExceeded", "InternalServerError", "TransactionConflictException"}
+
+
+class ConditionFailed(Exception):
+    """The write's condition did not hold (the item changed, or was not there)."""
+
+
+def to_wire(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def from_wire(item: Mapping[str, Any]) -> Item:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def with_retention(item: Item, data_class: DataClass, clock_start: datetime | None,
+                   days: int | None = None) -> Item:
+    """The item stamped with its data class and the expiry that class gives it."""
+    expires_at = expiry_for(data_class, clock_start, days)
+    stamped = dict(item, retention_class=data_class.value)
+    if expires_at is not None:
+        stamped["expires_at"] = expires_at
+        stamped["expiry_bucket"] = expiry_bucket(expires_at)
+    return stamped
+
+
+def _raise_for(err: ClientError) -> None:
+    code = err.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        raise ConditionFailed(code) from err
+    if code == "TransactionCanceledException":
+        reasons = err.response.get("CancellationReasons", [])
+        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+            raise ConditionFailed(code) from err
+    if code in _RETRYABLE or code == "TransactionCanceledException":
+        raise TransientFailure(f"dynamodb {code}") from err
+    raise err
+
+
+class DynamoTable:
+    """The shared table. Writes demand a data class, so no item can miss its expiry."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self.name = table_name
+
+    def put(self, item: Item, data_class: DataClass, clock_start: datetime | None,
+            condition: str | None = None, days: int | None = None) -> None:
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "Item": to_wire(with_retention(item, data_class, clock_start, days)),
+        }
+        if condition:
+            request["ConditionExpression"] = condition
+        try:
+            self._client.put_item(**request)
+        except ClientError as err:
+            _raise_for(err)
+
+    def put_op(self, item: Item, data_class: DataClass, clock_start: datetime | None,
+               condition: str | None = None) -> dict[str, Any]:
+        """A ``Put`` for ``transact``."""
+        put: dict[str, Any] = {
+            "TableName": self.name,
+            "Item": to_wire(with_retention(item, data_class, clock_start)),
+        }
+        if condition:
+            put["ConditionExpression"] = condition
+        return {"Put": put}
+
+    def update_op(self, key: Key, expression: str, values: Mapping[str, Any],
+                  condition: str | None = None,
+                  names: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """An ``Update`` for ``transact``; ``update`` runs one on its own."""
+        update: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_wire(key),
+            "UpdateExpression": expression,
+        }
+        if values:
+            update["ExpressionAttributeValues"] = to_wire(values)
+        if names:
+            update["ExpressionAttributeNames"] = dict(names)
+        if condition:
+            update["ConditionExpression"] = condition
+        return {"Update": update}
+
+    def update(self, key: Key, expression: str, values: Mapping[str, Any],
+               condition: str | None = None,
+               names: Mapping[str, str] | None = None) -> Item:
+        request = self.update_op(key, expression, values, condition, names)["Update"]
+        try:
+            response = self._client.update_item(ReturnValues="ALL_NEW", **request)
+        except ClientError as err:
+            _raise_for(err)
+        return from_wire(response.get("Attributes", {}))
+
+    def transact(self, operations: list[dict[str, Any]]) -> None:
+        try:
+            self._client.transact_write_items(TransactItems=operations)
+        except ClientError as err:
+            _raise_for(err)
+
+    def get(self, pk: str, sk: str, consistent: bool = False) -> Item | None:
+        try:
+            response = self._client.get_item(
+                TableName=self.name, Key=to_wire({"pk": pk, "sk": sk}),
+                ConsistentRead=consistent)
+        except ClientError as err:
+            _raise_for(err)
+        item = response.get("Item")
+        return from_wire(item) if item else None
+
+    def query_prefix(self, pk: str, sk_prefix: str, limit: int | None = None,
+                     forward: bool = True, index: str | None = None) -> Iterator[Item]:
+        """Items under ``pk`` whose sort key starts with ``sk_prefix``, every page."""
+        pk_name, sk_name = ("gsi1pk", "gsi1sk") if index == "gsi1" else ("pk", "sk")
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
+            "ExpressionAttributeValues": to_wire({":pk": pk, ":prefix": sk_prefix}),
+            "ScanIndexForward": forward,
+        }
+        if index:
+            request["IndexName"] = index
+        if limit:
+            request["Limit"] = limit
+        while True:
+            try:
+                response = self._client.query(**request)
+            except ClientError as err:
+                _raise_for(err)
+            yield from (from_wire(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # The purge's view of the table (retention.ExpiredItemStore).
+
+    def expired_keys(self, bucket: str, now: int) -> list[Key]:
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "IndexName": "by_expiry",
+            "KeyConditionExpression": "expiry_bucket = :b AND expires_at <= :now",
+            "ExpressionAttributeValues": to_wire({":b": bucket, ":now": now}),
+            "ProjectionExpression": "pk, sk",
+        }
+        keys: list[Key] = []
+        while True:
+            try:
+                response = self._client.query(**request)
+            except ClientError as err:
+                _raise_for(err)
+            keys.extend(from_wire(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return keys
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def delete_keys(self, keys: list[Key]) -> int:
+        """Delete in chunks of 25 (DynamoDB's batch limit), retrying what comes back."""
+        for start in range(0, len(keys), 25):
+            requests = [{"DeleteRequest": {"Key": to_wire(k)}} for k in keys[start:start + 25]]
+            pending: dict[str, Any] = {self.name: requests}
+            for _ in range(5):
+                try:
+                    response = self._client.batch_write_item(RequestItems=pending)
+                except ClientError as err:
+                    _raise_for(err)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            if pending:
+                raise TransientFailure("dynamodb left deletes unprocessed")
+        return len(keys)
+
+    def get_checkpoint(self, name: str) -> str | None:
+        item = self.get("SYSTEM", f"CHECKPOINT#{name}", consistent=True)
+        return str(item["value"]) if item else None
+
+    def set_checkpoint(self, name: str, value: str) -> None:
+        self.put({"pk": "SYSTEM", "sk": f"CHECKPOINT#{name}", "value": value},
+                 DataClass.OPERATIONAL, None)
+
+    def start_clock(self, key: Key, data_class: DataClass, clock_start: datetime) -> None:
+        """Give a deferred-clock item (open account, undelivered letter) its expiry now."""
+        expires_at = expiry_for(data_class, clock_start)
+        if expires_at is None:
+            return
+        self.update(key, "SET expires_at = :e, expiry_bucket = :b",
+                    {":e": expires_at, ":b": expiry_bucket(expires_at)})

@@ -1,0 +1,36 @@
+"""The one settings object; nothing else in the package reads ``os.environ``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Deployment settings, filled from ``LETTERBOX_*`` variables set by ``infra/``."""
+
+    model_config = SettingsConfigDict(env_prefix="LETTERBOX_", extra="ignore")
+
+    stage: str = "dev"
+    region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+    table_name: str = "letterbox-main"
+    send_queue_url: str = ""
+    bucket_name: str = "letterbox-offload"
+    kms_key_id: str = ""
+    ses_configuration_set: str = ""
+    ses_events_topic_arn: str = ""
+    # Local mode only: every raw message handed to SES is also written here.
+    outbox_dir: Path | None = None
+    local_mode: bool = False
+    max_recipients: int = 50
+    # Bodies above this go to S3; SQS allows 1 MiB now, 256 KiB on older queues.
+    queue_offload_bytes: int = 200_000
+    purge_first_run_days: int = 30
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

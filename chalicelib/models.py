@@ -1,0 +1,133 @@
+"""API and queue models: pydantic at every boundary, ``extra="forbid"`` on input."""
+
+from __future__ import annotations
+
+from email.utils import formataddr, parseaddr
+from typing import Annotated, Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      model_validator)
+
+MAX_RECIPIENTS = 50
+
+
+def _mailbox(value: str) -> str:
+    """``addr@example.com`` or ``Name <addr@example.com>``, normalized; no CR/LF."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("must not contain line breaks")
+    name, address = parseaddr(value)
+    if not address or ("<" in value and not value.rstrip().endswith(">")):
+        raise ValueError("is not an email address")
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as err:
+        raise ValueError(f"is not a valid email address ({err})") from err
+    return formataddr((name, checked.normalized)) if name else checked.normalized
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Mailbox = Annotated[str, AfterValidator(_mailbox)]
+MailboxList = Annotated[list[Mailbox], BeforeValidator(_as_list)]
+
+
+def address_of(mailbox: str) -> str:
+    """The bare address of a mailbox string (lower-cased domain kept as given)."""
+    return parseaddr(mailbox)[1]
+
+
+def domain_of(mailbox: str) -> str:
+    return address_of(mailbox).rsplit("@", 1)[-1].lower()
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class SendEmailRequest(InputModel):
+    """``POST /v1/emails``."""
+
+    from_: Mailbox = Field(alias="from", description="Sender on a verified domain.")
+    to: MailboxList = Field(min_length=1)
+    cc: MailboxList = Field(default_factory=list)
+    bcc: MailboxList = Field(default_factory=list)
+    reply_to: MailboxList = Field(default_factory=list)
+    subject: str = Field(min_length=1, max_length=998)
+    html: str | None = None
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SendEmailRequest:
+        if "\r" in self.subject or "\n" in self.subject:
+            raise ValueError("subject must not contain line breaks")
+        if self.html is None and self.text is None:
+            raise ValueError("one of html or text is required")
+        if len(self.to) + len(self.cc) + len(self.bcc) > MAX_RECIPIENTS:
+            raise ValueError(f"at most {MAX_RECIPIENTS} recipients in to, cc and bcc together")
+        return self
+
+    def recipients(self) -> list[str]:
+        return [address_of(m) for m in [*self.to, *self.cc, *self.bcc]]
+
+
+class EmailAccepted(OutputModel):
+    id: str = Field(description="The `em_…` id.")
+    status: Literal["queued"]
+    created_at: str
+
+
+class EventOut(OutputModel):
+    id: str
+    type: str
+    timestamp: str
+    recipient: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class EmailOut(OutputModel):
+    id: str
+    from_: str = Field(alias="from")
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+    reply_to: list[str]
+    subject: str
+    status: str
+    created_at: str
+    updated_at: str
+    events: list[EventOut]
+
+
+class ErrorDetail(OutputModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(OutputModel):
+    error: ErrorDetail
+
+
+class SendCommand(BaseModel):
+    """What the API puts on the send queue: the message and, transiently, its content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    account_id: str
+    message_id: str
+    from_: str = Field(alias="from")
+    to: list[str]
+    cc: list[str] = Field(default_factory=list)
+    bcc: list[str] = Field(default_factory=list)
+    reply_to: list[str] = Field(default_factory=list)
+    subject: str
+    html: str | None = None
+    text: str | None = None

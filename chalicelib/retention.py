@@ -1,0 +1,147 @@
+"""The retention policy: the single source for item expiries, S3 lifecycle rules and the purge.
+
+Every stored item names its data class; the store asks this module for the expiry. An item
+whose clock has not started (an open account, an undelivered letter) carries the class and
+no expiry until the starting event happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class DataClass(StrEnum):
+    EMAIL_CONTENT = "email_content"
+    MESSAGE_LOG = "message_log"
+    ENGAGEMENT_EVENT = "engagement_event"
+    DAILY_STATS = "daily_stats"
+    LETTER_ADDRESS = "letter_address"
+    LETTER_DOCUMENT = "letter_document"
+    WEBHOOK_ATTEMPT = "webhook_attempt"
+    IDEMPOTENCY = "idempotency"
+    ACCOUNT_DATA = "account_data"
+    SUPPRESSION = "suppression"
+    OPERATIONAL = "operational"
+
+
+@dataclass(frozen=True)
+class Rule:
+    data_class: DataClass
+    what: str
+    clock: str  # the event that starts the clock
+    days: int | None  # None: kept until the clock-starting event, then ``after_days``
+    kept: str  # the sentence the docs print
+    min_days: int | None = None
+    max_days: int | None = None
+    s3_prefix: str | None = None  # objects of this class live under this prefix
+
+
+POLICY: tuple[Rule, ...] = (
+    Rule(DataClass.EMAIL_CONTENT, "email body and attachments", "queued", 1,
+         "not stored beyond delivery (S3 offload deleted after send; 1-day lifecycle backstop)",
+         s3_prefix="offload/"),
+    Rule(DataClass.MESSAGE_LOG, "message log (sender, recipient, subject, status, timestamps)",
+         "created", 90, "90 days"),
+    Rule(DataClass.ENGAGEMENT_EVENT,
+         "recipient engagement events (delivery, bounce, open, click…)", "event", 90,
+         "90 days after the event; account-configurable 1–365 days", min_days=1, max_days=365),
+    Rule(DataClass.DAILY_STATS, "per-day aggregate stats (no addresses)", "day", 365,
+         "12 months"),
+    Rule(DataClass.LETTER_ADDRESS, "postal addresses of letters", "terminal_event", 30,
+         "until 30 days after confirmed delivery; returned/failed/cancelled: 30 days after "
+         "that terminal event; never more than 180 days", max_days=180),
+    Rule(DataClass.LETTER_DOCUMENT, "letter documents", "created", 7,
+         "deleted once the carrier has accepted the piece (7-day backstop)",
+         s3_prefix="letters/"),
+    Rule(DataClass.WEBHOOK_ATTEMPT, "customer webhook attempt log", "attempt", 30, "30 days"),
+    Rule(DataClass.IDEMPOTENCY, "idempotency records", "created", 1, "24 hours"),
+    Rule(DataClass.ACCOUNT_DATA, "account data", "account_closed", 90,
+         "while the account is open + 90 days after closure"),
+    Rule(DataClass.SUPPRESSION, "suppression entries", "account_closed", 90,
+         "while the account is open; after an erasure request only a keyed hash remains"),
+    Rule(DataClass.OPERATIONAL, "operational bookkeeping (purge checkpoints; no personal data)",
+         "created", None, "while the deployment exists"),
+)
+
+RULES: dict[DataClass, Rule] = {rule.data_class: rule for rule in POLICY}
+# Classes whose clock starts at a later event: no expiry until that event.
+DEFERRED_CLOCKS = frozenset({"account_closed", "terminal_event"})
+
+
+def expiry_for(data_class: DataClass, clock_start: datetime | None,
+               days: int | None = None) -> int | None:
+    """Epoch seconds at which an item of this class must be gone, or None if not yet known."""
+    rule = RULES[data_class]
+    if clock_start is None:
+        if rule.clock not in DEFERRED_CLOCKS and rule.days is not None:
+            raise ValueError(f"{data_class} needs a clock start")
+        return None
+    kept = rule.days if days is None else days
+    if kept is None:
+        return None
+    if rule.min_days is not None and kept < rule.min_days:
+        raise ValueError(f"{data_class} keeps at least {rule.min_days} days")
+    if rule.max_days is not None and kept > rule.max_days:
+        raise ValueError(f"{data_class} keeps at most {rule.max_days} days")
+    return int((clock_start + timedelta(days=kept)).timestamp())
+
+
+def expiry_bucket(expires_at: int) -> str:
+    """The purge index partition for an expiry: its UTC day."""
+    return datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d")
+
+
+def s3_lifecycle_rules() -> list[dict[str, Any]]:
+    """Lifecycle rules for the bucket, in the S3 API's shape, one per class kept in S3."""
+    return [
+        {
+            "ID": f"expire-{rule.data_class.value}",
+            "Filter": {"Prefix": rule.s3_prefix},
+            "Status": "Enabled",
+            "Expiration": {"Days": rule.days},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }
+        for rule in POLICY
+        if rule.s3_prefix and rule.days
+    ]
+
+
+class ExpiredItemStore(Protocol):
+    def expired_keys(self, bucket: str, now: int) -> list[dict[str, str]]: ...
+    def delete_keys(self, keys: list[dict[str, str]]) -> int: ...
+    def get_checkpoint(self, name: str) -> str | None: ...
+    def set_checkpoint(self, name: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    buckets_scanned: int
+    items_read: int
+    items_deleted: int
+
+
+def purge_expired(store: ExpiredItemStore, now: datetime, first_run_days: int) -> PurgeReport:
+    """Delete every item past its expiry, day bucket by day bucket, from the last checkpoint.
+
+    DynamoDB TTL may lag by days; this makes the promise exact. Finished days are
+    checkpointed, so a run cut off by the Lambda timeout resumes where it stopped.
+    """
+    today = now.astimezone(UTC).date()
+    checkpoint = store.get_checkpoint("purge")
+    start = (datetime.strptime(checkpoint, "%Y-%m-%d").date() + timedelta(days=1)
+             if checkpoint else today - timedelta(days=first_run_days))
+    read = deleted = scanned = 0
+    day = start
+    while day <= today:
+        bucket = day.strftime("%Y-%m-%d")
+        keys = store.expired_keys(bucket, int(now.timestamp()))
+        read += len(keys)
+        deleted += store.delete_keys(keys)
+        scanned += 1
+        if day < today:  # today still fills; only whole past days are done
+            store.set_checkpoint("purge", bucket)
+        day += timedelta(days=1)
+    return PurgeReport(buckets_scanned=scanned, items_read=read, items_deleted=deleted)

@@ -1,0 +1,145 @@
+"""HTTP edge: one declaration per operation drives routing, auth, body parsing, the error
+contract and the OpenAPI document, so none of them can drift from the others."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice.app import Chalice, Response
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.accounts import Principal, Scope
+from chalicelib.errors import (InternalError, LetterboxError, MalformedRequest, ServiceUnavailable,
+                               TransientFailure, ValidationFailed)
+from chalicelib.observability import logger
+
+JSON = "application/json"
+# Chalice's own error bodies ({"Code": ..., "Message": ...}) mapped into our contract.
+_CHALICE_CODES = {400: "validation_error", 403: "forbidden", 404: "not_found",
+                  405: "method_not_allowed", 413: "payload_too_large",
+                  415: "unsupported_media_type", 429: "rate_limited", 500: "internal_error"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    scope: Scope | None  # None: public, no API key
+    body: type[BaseModel] | None
+    responses: dict[int, type[BaseModel] | None]
+    tags: tuple[str, ...] = ()
+
+
+@dataclass
+class Call:
+    """What a handler gets: the caller, the parsed body and the raw request."""
+
+    request: Request
+    principal: Principal | None = None
+    body: Any = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def account(self) -> Principal:
+        assert self.principal is not None, "public operations have no principal"
+        return self.principal
+
+
+def error_response(error: LetterboxError, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=error.to_body(), status_code=error.status,
+                    headers={"Content-Type": JSON, **(headers or {})})
+
+
+def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    raw = request.raw_body
+    if not raw:
+        raise MalformedRequest("a JSON request body is required")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise MalformedRequest(f"the request body is not valid JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise ValidationFailed("the request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        details = [{"field": ".".join(str(p) for p in e["loc"]) or "body",
+                    "message": e["msg"]} for e in err.errors()]
+        first = details[0]
+        raise ValidationFailed(f"{first['field']}: {first['message']}", details) from err
+
+
+class Api:
+    """Registers operations on a Chalice app and remembers them for the OpenAPI document."""
+
+    def __init__(self, app: Chalice, authenticate: Callable[[str | None], Principal]) -> None:
+        self.app = app
+        self.operations: list[Operation] = []
+        self._authenticate = authenticate
+
+    def operation(self, method: str, path: str, *, summary: str,
+                  responses: dict[int, type[BaseModel] | None], scope: Scope | None = "full",
+                  body: type[BaseModel] | None = None, tags: tuple[str, ...] = (),
+                  content_types: list[str] | None = None
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        op = Operation(method, path, summary, scope, body, responses, tags)
+        self.operations.append(op)
+        status = min(code for code in responses if code < 300)
+
+        def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(handler)
+            def view(**params: str) -> Response:
+                request = self.app.current_request
+                assert request is not None, "Chalice sets the request for every HTTP event"
+                try:
+                    call = Call(request=request, params=params)
+                    if op.scope is not None:
+                        call.principal = self._authenticate(request.headers.get("authorization"))
+                        call.principal.require(op.scope)
+                    if op.body is not None:
+                        call.body = parse_body(request, op.body)
+                    result = handler(call, **params)
+                except LetterboxError as err:
+                    return error_response(err)
+                except TransientFailure:
+                    return error_response(
+                        ServiceUnavailable("a dependency is busy; retry shortly"),
+                        headers={"Retry-After": "1"})
+                except Exception:  # never a stack trace to the caller
+                    logger.exception("unhandled error", extra={"operation": op.summary})
+                    return error_response(InternalError("an internal error occurred"))
+                if isinstance(result, Response):
+                    return result
+                payload = result.model_dump(mode="json", by_alias=True) if result else None
+                return Response(body=payload, status_code=status,
+                                headers={"Content-Type": JSON})
+
+            self.app.route(path, methods=[method],
+                           content_types=content_types or [JSON])(view)
+            return handler
+
+        return decorator
+
+
+def json_error_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Rewrites Chalice's own errors (405, 415, …) into the ``{"error": …}`` contract."""
+    try:
+        response = get_response(event)
+    except Exception:
+        logger.exception("unhandled error outside a handler")
+        return error_response(InternalError("an internal error occurred"))
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = _CHALICE_CODES.get(response.status_code, "internal_error")
+        message = str(body.get("Message", "request failed"))
+        if response.status_code >= 500:
+            message = "an internal error occurred"
+        response.body = {"error": {"code": code, "message": message}}
+        response.headers["Content-Type"] = JSON
+    return response

@@ -1,0 +1,99 @@
+"""The one place adapters and services are built: lazily, once per warm Lambda.
+
+Tests and local mode call ``reset()`` after changing the environment, or ``use()`` to swap
+in a fake; nothing else constructs a boto3 client.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from chalicelib.accounts import AccountService
+from chalicelib.adapters.account_store import DynamoAccountStore
+from chalicelib.adapters.dynamo import DynamoTable
+from chalicelib.adapters.message_store import DynamoMessageStore
+from chalicelib.adapters.ses import EmailSender, OutboxRecorder, SesEmailSender
+from chalicelib.adapters.sqs import SqsQueue
+from chalicelib.config import Settings, get_settings
+from chalicelib.send import EmailService, SendWorker
+
+
+class Container:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def client(self, service: str) -> Any:
+        """A boto3 client; ``AWS_ENDPOINT_URL`` points all of them at moto in local mode."""
+        cache = self.__dict__.setdefault("_clients", {})
+        if service not in cache:
+            import boto3  # deferred: a cold start pays for boto3 only on first AWS call
+            from botocore.config import Config
+
+            config = Config(retries={"mode": "standard", "max_attempts": 3},
+                            connect_timeout=3, read_timeout=10)
+            cache[service] = boto3.session.Session().client(
+                service, region_name=self.settings.region, config=config)
+        return cache[service]
+
+    @cached_property
+    def table(self) -> DynamoTable:
+        return DynamoTable(self.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def account_store(self) -> DynamoAccountStore:
+        return DynamoAccountStore(self.table)
+
+    @cached_property
+    def message_store(self) -> DynamoMessageStore:
+        return DynamoMessageStore(self.table)
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        return AccountService(self.account_store)
+
+    @cached_property
+    def send_queue(self) -> SqsQueue:
+        return SqsQueue(self.client("sqs"), self.settings.send_queue_url)
+
+    @cached_property
+    def emails(self) -> EmailService:
+        return EmailService(self.message_store, self.account_store, self.send_queue)
+
+    @cached_property
+    def email_sender(self) -> EmailSender:
+        sender: EmailSender = SesEmailSender(self.client("sesv2"),
+                                             self.settings.ses_configuration_set)
+        if self.settings.outbox_dir is not None:
+            sender = OutboxRecorder(sender, self.settings.outbox_dir)
+        return sender
+
+    @cached_property
+    def send_worker(self) -> SendWorker:
+        return SendWorker(self.message_store, self.email_sender)
+
+
+_container: Container | None = None
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        _container = Container(get_settings())
+    return _container
+
+
+def reset() -> None:
+    """Forget every client and service; the next call rebuilds from the environment."""
+    global _container
+    _container = None
+    get_settings.cache_clear()
+
+
+def use(**overrides: Any) -> Container:
+    """Replace built pieces (``use(email_sender=fake)``): the seam tests swap fakes through."""
+    built = container()
+    for name in [n for n in built.__dict__ if n not in ("settings", "_clients")]:
+        del built.__dict__[name]  # services built before the swap would keep the old piece
+    built.__dict__.update(overrides)
+    return built

@@ -1,0 +1,141 @@
+"""``make dev``: the whole platform on this machine, on an embedded AWS.
+
+moto's server on 127.0.0.1, provisioned from infra/; the app served by chalice local on
+127.0.0.1:8000; queue pumps and schedules feeding the real handlers. Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = Path(os.environ.get("LETTERBOX_STATE_DIR", ROOT / ".letterbox"))
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fake_aws_environment(endpoint: str) -> None:
+    """Every boto3 client in this process talks to the embedded moto server, never to AWS."""
+    os.environ.update({
+        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "letterbox-local",
+        "AWS_SECRET_ACCESS_KEY": "letterbox-local", "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    })
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+
+
+def curl_example(api_url: str, api_key: str, domain: str) -> str:
+    return (f"curl -s -X POST {api_url}/v1/emails \\\n"
+            f"  -H 'Authorization: Bearer {api_key}' \\\n"
+            f"  -H 'Content-Type: application/json' \\\n"
+            f"  -d '{{\"from\": \"Letterbox <hello@{domain}>\", "
+            f"\"to\": \"success@simulator.amazonses.com\", "
+            f"\"subject\": \"Hello from Letterbox\", \"html\": \"<p>It works.</p>\"}}'")
+
+
+def report(err: BaseException) -> None:
+    traceback.print_exception(err, file=sys.stderr)
+
+
+def main(port: int = 8000) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    import logging
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+    moto_port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    fake_aws_environment(endpoint)
+    STATE.mkdir(exist_ok=True)
+    (STATE / "outbox").mkdir(exist_ok=True)
+
+    from letterbox.local.provision import provision
+    session = boto3.session.Session(region_name=REGION)
+    env = provision(session, "letterbox-local")
+    os.environ.update(env)
+    os.environ.update({"LETTERBOX_OUTBOX_DIR": str(STATE / "outbox"),
+                       "LETTERBOX_LOCAL_MODE": "true", "LETTERBOX_STAGE": "local"})
+    (STATE / "stack.json").write_text(json.dumps(
+        {"aws_endpoint_url": endpoint, "region": REGION, "env": env}, indent=2))
+
+    from chalicelib import wiring
+    from letterbox.local.seed import seed_account
+    wiring.reset()
+    seeded = seed_account(session, wiring.container())
+    api_url = f"http://127.0.0.1:{port}"
+    (STATE / "dev.json").write_text(json.dumps({
+        "api_url": api_url, "api_key": seeded.api_key, "domain": seeded.domain,
+        "account_id": seeded.account_id, "aws_endpoint_url": endpoint, "region": REGION,
+    }, indent=2))
+
+    sys.path.insert(0, str(ROOT))
+    import app as app_module
+    stop = threading.Event()
+    threads = start_background(app_module, session, env, stop)
+    server = make_server(app_module.app, port)
+    print(f"\nLetterbox is running on {api_url} (embedded AWS at {endpoint}).")
+    print(f"Dev account {seeded.account_id}, verified domain {seeded.domain}; "
+          f"credentials in {STATE / 'dev.json'}.\nTry:\n\n"
+          f"{curl_example(api_url, seeded.api_key, seeded.domain)}\n\n"
+          f"Sent messages land in {STATE / 'outbox'}/<em_id>.eml. Ctrl-C stops everything.\n",
+          flush=True)
+
+    def shutdown(*_: Any) -> None:
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        server.serve_forever()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+        moto.stop()
+        print("Letterbox stopped.", flush=True)
+
+
+def start_background(app_module: Any, session: Any, env: dict[str, str],
+                     stop: threading.Event) -> list[threading.Thread]:
+    from letterbox.local.pump import QueuePump, Schedule
+    sqs = session.client("sqs")
+    threads: list[threading.Thread] = [
+        QueuePump(sqs, env["LETTERBOX_SEND_QUEUE_URL"], app_module.send_worker, "send_worker",
+                  stop, report),
+        Schedule("purge_expired", 3600, app_module.purge_expired, stop, report),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def make_server(app_obj: Any, port: int) -> Any:
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import LocalDevServer
+
+    from letterbox.local.gateway import LetterboxRequestHandler
+    config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
+    server = LocalDevServer(app_obj, config, "127.0.0.1", port,
+                            handler_cls=LetterboxRequestHandler)
+    return server
+
+
+if __name__ == "__main__":
+    main(int(os.environ.get("LETTERBOX_PORT", "8000")))

@@ -1,0 +1,138 @@
+"""`make dev`'s stack driven over HTTP, as a developer (or another tool) would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalStack:
+    def __init__(self, process: subprocess.Popen, state: Path, dev: dict[str, Any]) -> None:
+        self.process, self.state, self.dev = process, state, dev
+
+    def url(self, path: str) -> str:
+        return f"{self.dev['api_url']}{path}"
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key or self.dev['api_key']}"}
+
+    def cli(self, *args: str) -> dict[str, Any]:
+        env = {**os.environ, "LETTERBOX_STATE_DIR": str(self.state)}
+        done = subprocess.run([str(Path(sys.executable).parent / "letterbox"), *args],
+                              env=env, capture_output=True, text=True, timeout=60, check=True)
+        return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    state = tmp_path_factory.mktemp("dev") / ".letterbox"
+    port = _free_port()
+    env = {**os.environ, "LETTERBOX_STATE_DIR": str(state), "LETTERBOX_PORT": str(port)}
+    log = (state.parent / "dev.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "letterbox.local.devserver"], cwd=ROOT,
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        dev = _wait_until_serving(state, process)
+        yield LocalStack(process, state, dev)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_until_serving(state: Path, process: subprocess.Popen) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError((state.parent / "dev.log").read_text())
+        dev_file = state / "dev.json"
+        if dev_file.exists():
+            dev = json.loads(dev_file.read_text())
+            try:
+                requests.get(f"{dev['api_url']}/v1/openapi.json", timeout=2)
+                return dev
+            except requests.ConnectionError:
+                pass
+        time.sleep(0.2)
+    raise AssertionError("local stack did not start in time")
+
+
+def test_dev_json_honours_the_contract(local: LocalStack) -> None:
+    assert {"api_url", "api_key", "domain", "aws_endpoint_url", "region"} <= set(local.dev)
+    assert local.dev["aws_endpoint_url"].startswith("http://127.0.0.1:")
+
+
+def test_printed_curl_flow_reaches_sent_with_outbox_copy(local: LocalStack) -> None:
+    body = {"from": f"Letterbox <hello@{local.dev['domain']}>",
+            "to": "success@simulator.amazonses.com", "subject": "Hello", "html": "<p>Hi</p>"}
+    accepted = requests.post(local.url("/v1/emails"), json=body, headers=local.auth(), timeout=10)
+    assert accepted.status_code == 202, accepted.text
+    email_id = accepted.json()["id"]
+    deadline, status = time.monotonic() + 20, None
+    while time.monotonic() < deadline and status != "sent":
+        status = requests.get(local.url(f"/v1/emails/{email_id}"), headers=local.auth(),
+                              timeout=10).json()["status"]
+        time.sleep(0.2)
+    assert status == "sent"
+    eml = local.state / "outbox" / f"{email_id}.eml"
+    assert eml.exists() and b"Subject: Hello" in eml.read_bytes()
+
+
+def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack) -> None:
+    unknown = requests.get(local.url("/v1/nothing-here"), headers=local.auth(), timeout=10)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
+    wrong = requests.put(local.url("/v1/emails"), headers=local.auth(), timeout=10)
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_operator_cli_creates_and_revokes_keys(local: LocalStack) -> None:
+    created = local.cli("account", "create", "Acme")
+    assert created["account_id"].startswith("acct_") and created["api_key"].startswith("lb_")
+    probe = requests.get(local.url("/v1/emails/em_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+                         headers=local.auth(created["api_key"]), timeout=10)
+    assert probe.status_code == 404, "a working key reaches the route"
+    extra = local.cli("key", "create", created["account_id"], "--scope", "sending")
+    assert extra["scope"] == "sending"
+    local.cli("key", "revoke", extra["key_id"])
+    revoked = requests.post(local.url("/v1/emails"), json={}, timeout=10,
+                            headers=local.auth(extra["api_key"]))
+    assert revoked.status_code == 401
+    listed = local.cli("key", "list", created["account_id"])["keys"]
+    assert {k["key_id"] for k in listed} == {created["key_id"], extra["key_id"]}
+    assert "secret_hash" not in json.dumps(listed)
+    local.cli("account", "close", created["account_id"])
+    closed = requests.get(local.url("/v1/emails/em_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+                          headers=local.auth(created["api_key"]), timeout=10)
+    assert closed.status_code == 401
+
+
+def test_ctrl_c_stops_everything(local: LocalStack) -> None:
+    moto_port = int(local.dev["aws_endpoint_url"].rsplit(":", 1)[1])
+    local.process.send_signal(signal.SIGINT)
+    assert local.process.wait(timeout=20) == 0
+    for port in (moto_port, int(local.dev["api_url"].rsplit(":", 1)[1])):
+        with socket.socket() as sock, pytest.raises(OSError):
+            sock.settimeout(1)
+            sock.connect(("127.0.0.1", port))

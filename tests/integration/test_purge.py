@@ -1,0 +1,80 @@
+"""The scheduled purge: deletes what is past due, by index, resumable, never by scan."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import app as app_module
+from chalicelib import wiring
+from chalicelib.retention import DataClass, purge_expired
+from letterbox.local.pump import LambdaContext, scheduled_event
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _seed(table, count: int, created: datetime, prefix: str) -> None:
+    for n in range(count):
+        table.put({"pk": f"TEST#{prefix}", "sk": f"{n:05d}"}, DataClass.MESSAGE_LOG, created)
+
+
+def _remaining(stack) -> set[str]:
+    items = stack.client("dynamodb").scan(TableName=stack.env["LETTERBOX_TABLE_NAME"])["Items"]
+    return {item["pk"]["S"] for item in items if item["pk"]["S"].startswith("TEST#")}
+
+
+class CountingStore:
+    """The real table, with its reads and deletes counted."""
+
+    def __init__(self, table) -> None:
+        self.table, self.read, self.deleted = table, 0, 0
+
+    def expired_keys(self, bucket, now):
+        keys = self.table.expired_keys(bucket, now)
+        self.read += len(keys)
+        return keys
+
+    def delete_keys(self, keys):
+        self.deleted += self.table.delete_keys(keys)
+        return len(keys)
+
+    def get_checkpoint(self, name):
+        return self.table.get_checkpoint(name)
+
+    def set_checkpoint(self, name, value):
+        self.table.set_checkpoint(name, value)
+
+
+def test_purge_deletes_only_expired_items_and_reads_only_them(stack) -> None:
+    table = wiring.container().table
+    _seed(table, 30, NOW - timedelta(days=95), "old")      # expired 5 days ago
+    _seed(table, 3, NOW - timedelta(days=90, hours=3), "due")  # expired 3 hours ago
+    _seed(table, 20, NOW - timedelta(days=10), "fresh")     # 80 days to go
+    store = CountingStore(table)
+    report = purge_expired(store, NOW, first_run_days=30)
+    assert _remaining(stack) == {"TEST#fresh"}
+    assert report.items_deleted == 33
+    assert store.read == 33, "the purge reads only what it deletes"
+
+
+def test_purge_is_idempotent_and_resumes_from_its_checkpoint(stack) -> None:
+    table = wiring.container().table
+    _seed(table, 5, NOW - timedelta(days=95), "old")
+    first = purge_expired(table, NOW, first_run_days=30)
+    assert first.items_deleted == 5 and first.buckets_scanned == 31
+    second = purge_expired(table, NOW, first_run_days=30)
+    assert second.items_deleted == 0
+    assert second.buckets_scanned == 1, "finished days are not queried again"
+    assert table.get_checkpoint("purge") == (NOW - timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def test_purge_handles_more_than_a_batch(stack) -> None:
+    table = wiring.container().table
+    _seed(table, 60, NOW - timedelta(days=92), "many")
+    assert purge_expired(table, NOW, first_run_days=30).items_deleted == 60
+    assert _remaining(stack) == set()
+
+
+def test_scheduled_handler_runs_the_purge(stack) -> None:
+    result = app_module.purge_expired(scheduled_event(), LambdaContext("purge_expired"))
+    assert set(result) == {"buckets_scanned", "items_read", "items_deleted"}
+    assert result["buckets_scanned"] >= 1
