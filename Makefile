@@ -16,7 +16,7 @@ dev: $(STAMP)
 	$(BIN)/python -m letterbox.local.devserver
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

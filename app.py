@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, Rate, Response
-from chalice.app import SQSEvent
+from chalice.app import Blueprint, Chalice, Rate, Response, SQSEvent
 
-from chalicelib import wiring
-from chalicelib.clock import utcnow
-from chalicelib.models import EmailAccepted, EmailOut, ErrorBody, SendEmailRequest
 from chalicelib.observability import logger, metrics
+from chalicelib.routes import authenticate, domains, emails
 from chalicelib.web import Api, Call, json_error_middleware
 
 app = Chalice(app_name="letterbox")
 app.debug = False
-api = Api(app, authenticate=lambda header: wiring.container().accounts.authenticate(header))
 app.register_middleware(json_error_middleware, "http")
+api = Api(app, authenticate)
+APIS = (api, emails.api, domains.api)
+for module_api in APIS[1:]:
+    assert isinstance(module_api.app, Blueprint)
+    app.register_blueprint(module_api.app)
 
 # The queue name is a placeholder: infra/ points the event source at the real queue's ARN.
 SEND_QUEUE = "letterbox-send"
@@ -36,23 +37,11 @@ def observe(event: Any, get_response: Any) -> Any:
 
 @api.operation("GET", "/v1/openapi.json", summary="This API's OpenAPI 3.1 document",
                responses={200: None}, scope=None, tags=("meta",))
-def openapi_document(call: Call) -> Any:
+def openapi_document(call: Call) -> Response:
     from chalicelib.openapi import build_document
-    return Response(body=build_document(api.operations, version="1"), status_code=200,
+    operations = [op for module_api in APIS for op in module_api.operations]
+    return Response(body=build_document(operations, version="1"), status_code=200,
                     headers={"Content-Type": "application/json"})
-
-
-@api.operation("POST", "/v1/emails", summary="Send an email", scope="sending",
-               body=SendEmailRequest, responses={202: EmailAccepted},
-               tags=("emails",))
-def send_email(call: Call) -> EmailAccepted:
-    return wiring.container().emails.queue_email(call.account, call.body, utcnow())
-
-
-@api.operation("GET", "/v1/emails/{email_id}", summary="An email with its event timeline",
-               responses={200: EmailOut, 404: ErrorBody}, tags=("emails",))
-def get_email(call: Call, email_id: str) -> EmailOut:
-    return wiring.container().emails.get_email(call.account, email_id)
 
 
 @app.on_sqs_message(queue=SEND_QUEUE, batch_size=10, maximum_batching_window_in_seconds=1)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -26,8 +27,6 @@ class AccountStore(Protocol):
     def get_key(self, key_id: str) -> dict[str, Any] | None: ...
     def list_keys(self, account_id: str) -> list[dict[str, Any]]: ...
     def revoke_key(self, key_id: str, now: datetime) -> bool: ...
-    def put_domain(self, account_id: str, record: dict[str, Any]) -> None: ...
-    def get_domain(self, account_id: str, name: str) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -69,8 +68,10 @@ def _split_token(token: str) -> tuple[str, str] | None:
 
 
 class AccountService:
-    def __init__(self, store: AccountStore) -> None:
+    def __init__(self, store: AccountStore,
+                 on_close: Callable[[str, datetime], None] | None = None) -> None:
         self._store = store
+        self._on_close = on_close or (lambda account_id, now: None)
 
     def create_account(self, name: str, now: datetime) -> tuple[str, IssuedKey]:
         account_id = new_id("acct")
@@ -104,6 +105,7 @@ class AccountService:
         for key in self._store.list_keys(account_id):
             self._store.revoke_key(key["key_id"], now)
         self._store.close_account(account_id, now)
+        self._on_close(account_id, now)  # other capabilities start their clocks too
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal behind an ``Authorization: Bearer`` header, or ``Unauthorized``."""
@@ -124,14 +126,6 @@ class AccountService:
             raise AccountClosed("this account is closed")
         return Principal(account_id=record["account_id"], key_id=record["key_id"],
                          scope=record["scope"], domains=frozenset(record.get("domains", [])))
-
-    def add_verified_domain(self, account_id: str, name: str, now: datetime) -> dict[str, Any]:
-        """Operator path for a domain verified out of band (local mode's dev domain)."""
-        self._open_account(account_id)
-        record = {"domain_id": new_id("dom"), "name": name.lower(), "status": "verified",
-                  "created_at": iso(now), "verified_at": iso(now)}
-        self._store.put_domain(account_id, record)
-        return record
 
     def _open_account(self, account_id: str) -> dict[str, Any]:
         account = self._store.get_account(account_id)

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # Local mode only: every raw message handed to SES is also written here.
     outbox_dir: Path | None = None
     local_mode: bool = False
+    # Local mode only: DNS answers come from this file instead of the network.
+    dns_zone_file: Path | None = None
     max_recipients: int = 50
     # Bodies above this go to S3; SQS allows 1 MiB now, 256 KiB on older queues.
     queue_offload_bytes: int = 200_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email.utils import formataddr, parseaddr
 from typing import Annotated, Any, Literal
 
@@ -131,3 +132,74 @@ class SendCommand(BaseModel):
     subject: str
     html: str | None = None
     text: str | None = None
+
+
+# Domains (SPEC §5)
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _domain_name(value: str) -> str:
+    name = value.strip().rstrip(".").lower()
+    try:
+        name = name.encode("idna").decode("ascii")
+    except UnicodeError as err:
+        raise ValueError("is not a valid domain name") from err
+    labels = name.split(".")
+    if (len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(lbl) for lbl in labels)
+            or labels[-1].isdigit()):
+        raise ValueError("is not a valid domain name")
+    return name
+
+
+def _label(value: str) -> str:
+    if not _LABEL.match(value):
+        raise ValueError("must be one DNS label (letters, digits, hyphens)")
+    return value
+
+
+DomainName = Annotated[str, AfterValidator(_domain_name)]
+
+
+class DomainCreate(InputModel):
+    name: DomainName = Field(description="The domain to send from, e.g. mail.acme.com.")
+    dkim: Literal["rsa2048", "rsa2048+ed25519"] = Field(
+        default="rsa2048", description="Ed25519 adds a second signature (RFC 8463).")
+    mail_from_subdomain: Annotated[str, AfterValidator(_label)] = Field(
+        default="send", description="Custom MAIL FROM: <subdomain>.<name>.")
+
+
+class DnsRecordOut(OutputModel):
+    type: Literal["TXT", "MX"]
+    name: str
+    value: str
+    purpose: Literal["dkim", "mail_from_mx", "spf", "dmarc"]
+    required: bool
+    selector: str | None = None
+    key_state: str | None = None
+    status: Literal["found", "missing", "mismatch"] | None = Field(
+        default=None, description="From the last verification; null before the first.")
+    seen: list[str] = Field(default_factory=list)
+
+
+class DomainOut(OutputModel):
+    id: str
+    name: str
+    status: Literal["pending", "verified"]
+    dkim: str
+    mail_from: str
+    records: list[DnsRecordOut]
+    created_at: str
+    verified_at: str | None = None
+    last_checked_at: str | None = None
+
+
+class DomainPage(OutputModel):
+    data: list[DomainOut]
+    has_more: bool
+    next_cursor: str | None = None
+
+
+class Deleted(OutputModel):
+    id: str
+    deleted: Literal[True] = True

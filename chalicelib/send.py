@@ -17,6 +17,7 @@ from chalicelib.accounts import Principal
 from chalicelib.adapters.message_store import Claim
 from chalicelib.adapters.ses import EmailSender
 from chalicelib.clock import iso
+from chalicelib.dkim_signing import SigningKey, sign_message
 from chalicelib.errors import (DomainNotVerified, Forbidden, NotFound, PermanentFailure,
                                TransientFailure)
 from chalicelib.ids import has_prefix, new_id
@@ -41,7 +42,11 @@ class MessageStore(Protocol):
 
 
 class DomainDirectory(Protocol):
-    def get_domain(self, account_id: str, name: str) -> dict[str, Any] | None: ...
+    def get_by_name(self, account_id: str, name: str) -> dict[str, Any] | None: ...
+
+
+class Keyring(Protocol):
+    def signing_keys(self, account_id: str, domain: str) -> list[SigningKey]: ...
 
 
 class CommandQueue(Protocol):
@@ -67,7 +72,7 @@ class EmailService:
         domain = domain_of(request.from_)
         if not principal.may_send_from(domain):
             raise Forbidden(f"this API key may not send from {domain}")
-        record = self._domains.get_domain(principal.account_id, domain)
+        record = self._domains.get_by_name(principal.account_id, domain)
         if record is None or record.get("status") != "verified":
             raise DomainNotVerified(
                 f"'from' must be on a verified domain of this account; {domain} is not",
@@ -115,9 +120,10 @@ class SendOutcome:
 class SendWorker:
     """The queue side: one command in, at most one SES call out."""
 
-    def __init__(self, messages: MessageStore, sender: EmailSender) -> None:
+    def __init__(self, messages: MessageStore, sender: EmailSender, keyring: Keyring) -> None:
         self._messages = messages
         self._sender = sender
+        self._keyring = keyring
 
     def process(self, command: SendCommand, now: datetime) -> SendOutcome:
         account_id, message_id = command.account_id, command.message_id
@@ -128,7 +134,11 @@ class SendWorker:
         if claim is not Claim.CLAIMED:
             return SendOutcome(message_id, "skipped")
         try:
-            raw = build_message(command)
+            domain = domain_of(command.from_)
+            keys = self._keyring.signing_keys(account_id, domain)
+            if not keys:
+                raise PermanentFailure(f"domain_not_verified: {domain} is not verified")
+            raw = sign_message(build_message(command), domain, keys)
             recipients = [address_of(m) for m in [*command.to, *command.cc, *command.bcc]]
             ses_id = self._sender.send_raw(message_id, raw, address_of(command.from_),
                                            recipients)

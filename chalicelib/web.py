@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice.app import Chalice, Response
+from chalice.app import Blueprint, Chalice, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
@@ -45,6 +45,20 @@ class Call:
     body: Any = None
     params: dict[str, str] = field(default_factory=dict)
 
+    def query_int(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.query(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise ValidationFailed(f"{name} must be an integer from {low} to {high}",
+                                   details=[{"field": name, "message": "out of range"}])
+        return int(raw)
+
+    def query(self, name: str) -> str | None:
+        params = self.request.query_params
+        value = params.get(name) if params is not None else None
+        return str(value) if value is not None else None
+
     @property
     def account(self) -> Principal:
         assert self.principal is not None, "public operations have no principal"
@@ -78,8 +92,9 @@ def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
 class Api:
     """Registers operations on a Chalice app and remembers them for the OpenAPI document."""
 
-    def __init__(self, app: Chalice, authenticate: Callable[[str | None], Principal]) -> None:
-        self.app = app
+    def __init__(self, app: Chalice | Blueprint,
+                 authenticate: Callable[[str | None], Principal]) -> None:
+        self.app = app  # a Blueprint for route modules; the app itself for app.py's own
         self.operations: list[Operation] = []
         self._authenticate = authenticate
 

@@ -11,11 +11,16 @@ from typing import Any
 
 from chalicelib.accounts import AccountService
 from chalicelib.adapters.account_store import DynamoAccountStore
+from chalicelib.adapters.dns_lookup import DnsLookup, ZoneFileResolver
+from chalicelib.adapters.domain_store import DynamoDomainStore
 from chalicelib.adapters.dynamo import DynamoTable
 from chalicelib.adapters.message_store import DynamoMessageStore
+from chalicelib.adapters.kms import KmsSecrets
 from chalicelib.adapters.ses import EmailSender, OutboxRecorder, SesEmailSender
+from chalicelib.adapters.ses_identities import LocalSesIdentities, SesV2Identities
 from chalicelib.adapters.sqs import SqsQueue
 from chalicelib.config import Settings, get_settings
+from chalicelib.domains import DomainKeyring, DomainService
 from chalicelib.send import EmailService, SendWorker
 
 
@@ -50,7 +55,7 @@ class Container:
 
     @cached_property
     def accounts(self) -> AccountService:
-        return AccountService(self.account_store)
+        return AccountService(self.account_store, on_close=self.domain_store.start_closure_clock)
 
     @cached_property
     def send_queue(self) -> SqsQueue:
@@ -58,7 +63,38 @@ class Container:
 
     @cached_property
     def emails(self) -> EmailService:
-        return EmailService(self.message_store, self.account_store, self.send_queue)
+        return EmailService(self.message_store, self.domain_store, self.send_queue)
+
+    @cached_property
+    def domain_store(self) -> DynamoDomainStore:
+        return DynamoDomainStore(self.table)
+
+    @cached_property
+    def secrets(self) -> KmsSecrets:
+        return KmsSecrets(self.client("kms"), self.settings.kms_key_id)
+
+    @cached_property
+    def ses_identities(self) -> SesV2Identities:
+        if self.settings.local_mode:
+            return LocalSesIdentities(self.client("sesv2"), self.client("ses"),
+                                      self.settings.ses_configuration_set)
+        return SesV2Identities(self.client("sesv2"), self.settings.ses_configuration_set)
+
+    def dns(self) -> DnsLookup:
+        """A lookup per call: dnspython's resolver reads the system configuration."""
+        if self.settings.dns_zone_file is not None:
+            return DnsLookup(ZoneFileResolver(self.settings.dns_zone_file))
+        import dns.resolver
+        return DnsLookup(dns.resolver.Resolver())
+
+    @cached_property
+    def domains(self) -> DomainService:
+        return DomainService(self.domain_store, self.secrets, self.ses_identities, self.dns,
+                             self.settings.region)
+
+    @cached_property
+    def keyring(self) -> DomainKeyring:
+        return DomainKeyring(self.domain_store, self.secrets)
 
     @cached_property
     def email_sender(self) -> EmailSender:
@@ -70,7 +106,7 @@ class Container:
 
     @cached_property
     def send_worker(self) -> SendWorker:
-        return SendWorker(self.message_store, self.email_sender)
+        return SendWorker(self.message_store, self.email_sender, self.keyring)
 
 
 _container: Container | None = None

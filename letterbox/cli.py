@@ -51,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                        ).add_argument("name")
     account.add_parser("close", help="close an account and revoke its keys"
                        ).add_argument("account_id")
-    verified = account.add_parser("add-domain",
-                                  help="register a domain verified out of band (operators only)")
+    verified = account.add_parser(
+        "add-domain", help="local mode: create a domain, publish its records in the local "
+                           "zone and verify it")
     verified.add_argument("account_id")
     verified.add_argument("domain")
 
@@ -83,13 +84,11 @@ def run(args: argparse.Namespace) -> Any:
             accounts.close_account(args.account_id, now)
             return {"account_id": args.account_id, "status": "closed"}
         case ("account", "add-domain"):
-            record = accounts.add_verified_domain(args.account_id, args.domain, now)
-            if args.stack is None:  # local mode: moto's SES must know the sender too
-                import boto3
-
-                from letterbox.local.seed import verify_ses_identity
-                verify_ses_identity(boto3.session.Session(), args.domain)
-            return record
+            if args.stack is not None:
+                raise SystemExit("add-domain is for local mode; use POST /v1/domains")
+            from letterbox.local.seed import add_local_domain
+            domain_id = add_local_domain(wiring.container(), args.account_id, args.domain)
+            return {"domain_id": domain_id, "name": args.domain, "status": "verified"}
         case ("key", "create"):
             key = accounts.create_key(args.account_id, args.scope, now, args.domain)
             return {"key_id": key.key_id, "api_key": key.token, "scope": key.scope}

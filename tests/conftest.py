@@ -38,6 +38,8 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LETTERBOX_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("LETTERBOX_DNS_ZONE_FILE", str(tmp_path / "zone.txt"))
+    monkeypatch.setenv("LETTERBOX_LOCAL_MODE", "true")
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         env = provision(session, "letterbox-test")
@@ -52,15 +54,14 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
 def account(stack: Stack) -> Any:
     from chalicelib import wiring
     from letterbox.local.seed import seed_account
-    return seed_account(stack.session, wiring.container())
+    return seed_account(wiring.container())
 
 
 @pytest.fixture
 def other_account(stack: Stack) -> Any:
     from chalicelib import wiring
     from letterbox.local.seed import seed_account
-    return seed_account(stack.session, wiring.container(), name="other",
-                        domain="other.example.org")
+    return seed_account(wiring.container(), name="other", domain="other.example.org")
 
 
 class ApiResponse:
@@ -79,7 +80,7 @@ class ApiClient:
 
     def __init__(self, client: Any, app_module: Any) -> None:
         self._client = client
-        self._api = app_module.api
+        self._operations = [op for api in app_module.APIS for op in api.operations]
 
     def request(self, method: str, path: str, body: Any = None, key: str | None = None,
                 headers: dict[str, str] | None = None, raw: bytes | str | None = None
@@ -104,7 +105,7 @@ class ApiClient:
     def _check_documented(self, method: str, path: str, response: ApiResponse) -> None:
         from chalicelib.openapi import responses_of
         bare = path.split("?", 1)[0]
-        for op in self._api.operations:
+        for op in self._operations:
             pattern = "^" + re.sub(r"{\w+}", "[^/]+", op.path) + "$"
             if op.method == method and re.match(pattern, bare):
                 declared = responses_of(op)

@@ -38,9 +38,6 @@ class DynamoAccountStore:
         except ConditionFailed:
             return False
         self._table.start_clock(key, DataClass.ACCOUNT_DATA, now)
-        for owned in self._table.query_prefix(_account_pk(account_id), "DOMAIN#"):
-            self._table.start_clock({"pk": owned["pk"], "sk": owned["sk"]},
-                                    DataClass.ACCOUNT_DATA, now)
         return True
 
     def put_key(self, record: dict[str, Any]) -> None:
@@ -66,10 +63,3 @@ class DynamoAccountStore:
             return False
         self._table.start_clock(key, DataClass.ACCOUNT_DATA, now)
         return True
-
-    def put_domain(self, account_id: str, record: dict[str, Any]) -> None:
-        item = {"pk": _account_pk(account_id), "sk": f"DOMAIN#{record['name']}", **record}
-        self._table.put(item, DataClass.ACCOUNT_DATA, None)
-
-    def get_domain(self, account_id: str, name: str) -> Item | None:
-        return self._table.get(_account_pk(account_id), f"DOMAIN#{name}")

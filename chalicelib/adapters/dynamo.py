@@ -7,6 +7,8 @@ then carries ``retention_class``, ``expires_at`` (the TTL attribute) and ``expir
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import TransientFailure, ValidationFailed
 from chalicelib.retention import DataClass, expiry_bucket, expiry_for
 
 Item = dict[str, Any]
@@ -60,6 +62,25 @@ def _raise_for(err: ClientError) -> None:
     if code in _RETRYABLE or code == "TransactionCanceledException":
         raise TransientFailure(f"dynamodb {code}") from err
     raise err
+
+
+def _encode_cursor(key: Mapping[str, Any]) -> str:
+    raw = json.dumps({"pk": key["pk"], "sk": key["sk"]}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, pk: str, sk_prefix: str) -> dict[str, str]:
+    """A cursor only ever continues the listing it came from: never another account's."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        valid = (isinstance(key, dict) and key.get("pk") == pk
+                 and str(key.get("sk", "")).startswith(sk_prefix))
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        raise ValidationFailed("cursor is not valid for this listing",
+                               details=[{"field": "cursor", "message": "invalid cursor"}])
+    return {"pk": key["pk"], "sk": key["sk"]}
 
 
 class DynamoTable:
@@ -160,6 +181,24 @@ class DynamoTable:
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def query_page(self, pk: str, sk_prefix: str, limit: int, cursor: str | None,
+                   forward: bool = False) -> tuple[list[Item], str | None]:
+        """One page (newest first by default) and the opaque cursor of the next, if any."""
+        request: dict[str, Any] = {
+            "TableName": self.name, "Limit": limit, "ScanIndexForward": forward,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_wire({":pk": pk, ":prefix": sk_prefix}),
+        }
+        if cursor:
+            request["ExclusiveStartKey"] = to_wire(_decode_cursor(cursor, pk, sk_prefix))
+        try:
+            response = self._client.query(**request)
+        except ClientError as err:
+            _raise_for(err)
+        items = [from_wire(item) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return items, (_encode_cursor(from_wire(last)) if last else None)
 
     # The purge's view of the table (retention.ExpiredItemStore).
 

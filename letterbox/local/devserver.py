@@ -70,14 +70,18 @@ def main(port: int = 8000) -> None:
     env = provision(session, "letterbox-local")
     os.environ.update(env)
     os.environ.update({"LETTERBOX_OUTBOX_DIR": str(STATE / "outbox"),
+                       "LETTERBOX_DNS_ZONE_FILE": str(STATE / "zone.txt"),
                        "LETTERBOX_LOCAL_MODE": "true", "LETTERBOX_STAGE": "local"})
     (STATE / "stack.json").write_text(json.dumps(
-        {"aws_endpoint_url": endpoint, "region": REGION, "env": env}, indent=2))
+        {"aws_endpoint_url": endpoint, "region": REGION, "env": {
+            **env, "LETTERBOX_LOCAL_MODE": "true",
+            "LETTERBOX_DNS_ZONE_FILE": str(STATE / "zone.txt")}}, indent=2))
 
     from chalicelib import wiring
     from letterbox.local.seed import seed_account
     wiring.reset()
-    seeded = seed_account(session, wiring.container())
+    (STATE / "zone.txt").unlink(missing_ok=True)  # a fresh stack starts with a fresh zone
+    seeded = seed_account(wiring.container())
     api_url = f"http://127.0.0.1:{port}"
     (STATE / "dev.json").write_text(json.dumps({
         "api_url": api_url, "api_key": seeded.api_key, "domain": seeded.domain,

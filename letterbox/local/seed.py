@@ -1,12 +1,16 @@
-"""The dev account: an account, a full-scope key and a verified sending domain."""
+"""The dev account: an account, a full-scope key and a sending domain verified through the
+real path: records created by the API, published to the local zone, checked by DNS."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
+from chalicelib.accounts import Principal
 from chalicelib.clock import utcnow
+from chalicelib.models import DomainCreate
 from chalicelib.wiring import Container
+from letterbox.local.zone import publish
 
 DEV_DOMAIN = "letterbox.example.com"
 
@@ -16,17 +20,28 @@ class SeededAccount:
     account_id: str
     api_key: str
     domain: str
+    domain_id: str
 
 
-def verify_ses_identity(session: Any, domain: str) -> None:
-    """Moto's SES refuses unverified senders; local mode verifies its domains up front."""
-    session.client("ses").verify_domain_identity(Domain=domain)
+def add_local_domain(container: Container, account_id: str, name: str,
+                     dkim: str = "rsa2048") -> str:
+    """Create a domain, publish its records in the local zone, verify it; returns its id."""
+    zone = container.settings.dns_zone_file
+    if zone is None:
+        raise RuntimeError("local domains need LETTERBOX_DNS_ZONE_FILE")
+    principal = Principal(account_id=account_id, key_id="operator", scope="full")
+    domains = container.domains
+    created = domains.create_domain(principal, DomainCreate(name=name, dkim=dkim), utcnow())
+    publish(Path(zone), [r for r in created.records if r.required])
+    verified = domains.verify_domain(principal, created.id, utcnow())
+    if verified.status != "verified":
+        raise RuntimeError(f"{name} did not verify against {zone}")
+    return created.id
 
 
-def seed_account(session: Any, container: Container, name: str = "dev",
-                 domain: str = DEV_DOMAIN) -> SeededAccount:
-    now = utcnow()
-    account_id, key = container.accounts.create_account(name, now)
-    container.accounts.add_verified_domain(account_id, domain, now)
-    verify_ses_identity(session, domain)
-    return SeededAccount(account_id=account_id, api_key=key.token, domain=domain)
+def seed_account(container: Container, name: str = "dev", domain: str = DEV_DOMAIN,
+                 dkim: str = "rsa2048") -> SeededAccount:
+    account_id, key = container.accounts.create_account(name, utcnow())
+    domain_id = add_local_domain(container, account_id, domain, dkim)
+    return SeededAccount(account_id=account_id, api_key=key.token, domain=domain,
+                         domain_id=domain_id)

@@ -57,9 +57,9 @@ def test_sending_scope_can_send_but_not_read(api, account) -> None:
 
 
 def test_sending_key_limited_to_a_domain(api, account, stack) -> None:
+    from letterbox.local.seed import add_local_domain
     accounts = wiring.container().accounts
-    accounts.add_verified_domain(account.account_id, "second.example.com", utcnow())
-    stack.client("ses").verify_domain_identity(Domain="second.example.com")
+    add_local_domain(wiring.container(), account.account_id, "second.example.com")
     key = accounts.create_key(account.account_id, "sending", utcnow(), [account.domain])
     assert _send(api, key.token, account.domain).status_code == 202
     refused = _send(api, key.token, "second.example.com")

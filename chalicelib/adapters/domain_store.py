@@ -1,0 +1,75 @@
+"""Sending domains: the record under its name (the send path's lookup), a pointer under its
+id (the API's), and a global claim so one domain belongs to one account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
+from chalicelib.errors import Conflict
+from chalicelib.retention import DataClass
+
+
+def _pk(account_id: str) -> str:
+    return f"ACCT#{account_id}"
+
+
+class DynamoDomainStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self._table = table
+
+    def create(self, account_id: str, record: dict[str, Any], now: datetime) -> None:
+        name, domain_id = record["name"], record["domain_id"]
+        data = DataClass.ACCOUNT_DATA
+        try:
+            self._table.transact([
+                self._table.put_op({"pk": f"DOMAINNAME#{name}", "sk": "CLAIM",
+                                    "account_id": account_id, "domain_id": domain_id},
+                                   data, None, condition="attribute_not_exists(pk)"),
+                self._table.put_op({"pk": _pk(account_id), "sk": f"DOMAIN#{name}", **record},
+                                   data, None),
+                self._table.put_op({"pk": _pk(account_id), "sk": f"DOMID#{domain_id}",
+                                    "name": name}, data, None),
+            ])
+        except ConditionFailed as err:
+            raise Conflict(f"{name} is already registered", details=[{"field": "name"}]) from err
+
+    def get_by_name(self, account_id: str, name: str) -> Item | None:
+        return self._table.get(_pk(account_id), f"DOMAIN#{name}")
+
+    def get_by_id(self, account_id: str, domain_id: str) -> Item | None:
+        pointer = self._table.get(_pk(account_id), f"DOMID#{domain_id}")
+        return self.get_by_name(account_id, pointer["name"]) if pointer else None
+
+    def page(self, account_id: str, limit: int, cursor: str | None
+             ) -> tuple[list[Item], str | None]:
+        return self._table.query_page(_pk(account_id), "DOMAIN#", limit, cursor, forward=True)
+
+    def names(self, account_id: str, verified_only: bool = True) -> list[str]:
+        return [d["name"] for d in self._table.query_prefix(_pk(account_id), "DOMAIN#")
+                if d["status"] == "verified" or not verified_only]
+
+    def update(self, account_id: str, name: str, fields: dict[str, Any]) -> Item:
+        names = {f"#f{i}": key for i, key in enumerate(fields)}
+        values = {f":v{i}": value for i, value in enumerate(fields.values())}
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        return self._table.update({"pk": _pk(account_id), "sk": f"DOMAIN#{name}"}, expression,
+                                  values, condition="attribute_exists(pk)", names=names)
+
+    def start_closure_clock(self, account_id: str, now: datetime) -> None:
+        """The account closed: its domains, pointers and claims expire with its data."""
+        for record in self._table.query_prefix(_pk(account_id), "DOMAIN#"):
+            for key in ({"pk": _pk(account_id), "sk": f"DOMAIN#{record['name']}"},
+                        {"pk": _pk(account_id), "sk": f"DOMID#{record['domain_id']}"},
+                        {"pk": f"DOMAINNAME#{record['name']}", "sk": "CLAIM"}):
+                self._table.start_clock(key, DataClass.ACCOUNT_DATA, now)
+
+    def delete(self, account_id: str, record: Item) -> None:
+        self._table.transact([
+            {"Delete": {"TableName": self._table.name, "Key": key}} for key in (
+                {"pk": {"S": f"DOMAINNAME#{record['name']}"}, "sk": {"S": "CLAIM"}},
+                {"pk": {"S": _pk(account_id)}, "sk": {"S": f"DOMAIN#{record['name']}"}},
+                {"pk": {"S": _pk(account_id)}, "sk": {"S": f"DOMID#{record['domain_id']}"}},
+            )
+        ])
