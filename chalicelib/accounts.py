@@ -69,9 +69,9 @@ def _split_token(token: str) -> tuple[str, str] | None:
 
 class AccountService:
     def __init__(self, store: AccountStore,
-                 on_close: Callable[[str, datetime], None] | None = None) -> None:
+                 on_close: list[Callable[[str, datetime], None]] | None = None) -> None:
         self._store = store
-        self._on_close = on_close or (lambda account_id, now: None)
+        self._on_close = on_close or []
 
     def create_account(self, name: str, now: datetime) -> tuple[str, IssuedKey]:
         account_id = new_id("acct")
@@ -105,7 +105,8 @@ class AccountService:
         for key in self._store.list_keys(account_id):
             self._store.revoke_key(key["key_id"], now)
         self._store.close_account(account_id, now)
-        self._on_close(account_id, now)  # other capabilities start their clocks too
+        for hook in self._on_close:  # other capabilities revoke and start their clocks
+            hook(account_id, now)
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal behind an ``Authorization: Bearer`` header, or ``Unauthorized``."""

@@ -6,7 +6,8 @@ import os
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PREFIXES = frozenset({"acct", "key", "em", "dom", "evt", "ltr", "wh", "tpl", "sup", "erq"})
+PREFIXES = frozenset({"acct", "key", "em", "dom", "evt", "ltr", "wh", "tpl", "sup", "erq",
+                      "smtp"})
 
 
 def new_id(prefix: str, now_ms: int | None = None) -> str:

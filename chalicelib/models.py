@@ -203,3 +203,27 @@ class DomainPage(OutputModel):
 class Deleted(OutputModel):
     id: str
     deleted: Literal[True] = True
+
+
+# SMTP relay credentials (SPEC §5)
+
+class SmtpCredentialCreate(InputModel):
+    name: str | None = Field(default=None, max_length=100)
+
+
+class SmtpCredentialOut(OutputModel):
+    id: str
+    name: str | None = None
+    username: str
+    server: str
+    ports: list[int]
+    created_at: str
+    rotated_at: str | None = None
+
+
+class SmtpCredentialSecret(SmtpCredentialOut):
+    password: str = Field(description="Shown once; Letterbox keeps no copy.")
+
+
+class SmtpCredentialList(OutputModel):
+    data: list[SmtpCredentialOut]

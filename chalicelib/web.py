@@ -72,6 +72,8 @@ def error_response(error: LetterboxError, headers: dict[str, str] | None = None)
 
 def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     raw = request.raw_body
+    if not raw and not any(f.is_required() for f in model.model_fields.values()):
+        raw = b"{}"  # nothing required: an empty body means "all defaults"
     if not raw:
         raise MalformedRequest("a JSON request body is required")
     try:

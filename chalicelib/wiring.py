@@ -11,10 +11,12 @@ from typing import Any
 
 from chalicelib.accounts import AccountService
 from chalicelib.adapters.account_store import DynamoAccountStore
+from chalicelib.adapters.credential_store import DynamoCredentialStore
 from chalicelib.adapters.dns_lookup import DnsLookup, ZoneFileResolver
 from chalicelib.adapters.domain_store import DynamoDomainStore
 from chalicelib.adapters.dynamo import DynamoTable
 from chalicelib.adapters.message_store import DynamoMessageStore
+from chalicelib.adapters.iam import IamSmtpUsers
 from chalicelib.adapters.kms import KmsSecrets
 from chalicelib.adapters.ses import EmailSender, OutboxRecorder, SesEmailSender
 from chalicelib.adapters.ses_identities import LocalSesIdentities, SesV2Identities
@@ -22,6 +24,7 @@ from chalicelib.adapters.sqs import SqsQueue
 from chalicelib.config import Settings, get_settings
 from chalicelib.domains import DomainKeyring, DomainService
 from chalicelib.send import EmailService, SendWorker
+from chalicelib.smtp import SmtpCredentialService
 
 
 class Container:
@@ -55,7 +58,8 @@ class Container:
 
     @cached_property
     def accounts(self) -> AccountService:
-        return AccountService(self.account_store, on_close=self.domain_store.start_closure_clock)
+        return AccountService(self.account_store, on_close=[
+            self.domain_store.start_closure_clock, self.smtp.revoke_all])
 
     @cached_property
     def send_queue(self) -> SqsQueue:
@@ -90,7 +94,14 @@ class Container:
     @cached_property
     def domains(self) -> DomainService:
         return DomainService(self.domain_store, self.secrets, self.ses_identities, self.dns,
-                             self.settings.region)
+                             self.settings.region,
+                             on_verified_domains_changed=lambda a: self.smtp.refresh_policies(a))
+
+    @cached_property
+    def smtp(self) -> SmtpCredentialService:
+        users = IamSmtpUsers(self.client("iam"), f"/letterbox/{self.settings.stage}/smtp/")
+        return SmtpCredentialService(users, DynamoCredentialStore(self.table), self.domain_store,
+                                     self.settings.region)
 
     @cached_property
     def keyring(self) -> DomainKeyring:

@@ -253,3 +253,9 @@ class DynamoTable:
             return
         self.update(key, "SET expires_at = :e, expiry_bucket = :b",
                     {":e": expires_at, ":b": expiry_bucket(expires_at)})
+
+    def delete(self, key: Key) -> None:
+        try:
+            self._client.delete_item(TableName=self.name, Key=to_wire(key))
+        except ClientError as err:
+            _raise_for(err)

@@ -97,6 +97,15 @@ def test_printed_curl_flow_reaches_sent_with_outbox_copy(local: LocalStack) -> N
     eml = local.state / "outbox" / f"{email_id}.eml"
     assert eml.exists() and b"Subject: Hello" in eml.read_bytes()
 
+    # The outbox copy verifies against the DKIM record the domains API shows, and only it.
+    import dkim
+    domains = requests.get(local.url("/v1/domains"), headers=local.auth(), timeout=10).json()
+    (domain,) = domains["data"]
+    assert domain["status"] == "verified"
+    published = {f"{r['name']}.".encode(): r["value"].encode() for r in domain["records"]
+                 if r["purpose"] == "dkim"}
+    assert dkim.verify(eml.read_bytes(), dnsfunc=lambda name, timeout=5: published.get(name))
+
 
 def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack) -> None:
     unknown = requests.get(local.url("/v1/nothing-here"), headers=local.auth(), timeout=10)
@@ -105,6 +114,19 @@ def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack
     wrong = requests.put(local.url("/v1/emails"), headers=local.auth(), timeout=10)
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_cli_adds_a_local_domain_through_the_zone(local: LocalStack) -> None:
+    created = local.cli("account", "create", "Zone Co")
+    added = local.cli("account", "add-domain", created["account_id"], "zone.example.net")
+    assert added["status"] == "verified"
+    zone = (local.state / "zone.txt").read_text()
+    assert "._domainkey.zone.example.net. TXT" in zone
+    sent = requests.post(local.url("/v1/emails"), timeout=10,
+                         headers=local.auth(created["api_key"]),
+                         json={"from": "a@zone.example.net", "to": "b@example.org",
+                               "subject": "s", "text": "t"})
+    assert sent.status_code == 202
 
 
 def test_operator_cli_creates_and_revokes_keys(local: LocalStack) -> None:

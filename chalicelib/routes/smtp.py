@@ -1,0 +1,41 @@
+"""/v1/smtp-credentials"""
+
+from __future__ import annotations
+
+from chalicelib import wiring
+from chalicelib.clock import utcnow
+from chalicelib.models import (Deleted, ErrorBody, SmtpCredentialCreate, SmtpCredentialList,
+                               SmtpCredentialSecret)
+from chalicelib.routes import blueprint_api
+from chalicelib.web import Call
+
+api = blueprint_api(__name__)
+TAGS = ("smtp",)
+
+
+@api.operation("POST", "/v1/smtp-credentials",
+               summary="Create SMTP relay credentials (the password is shown once)",
+               body=SmtpCredentialCreate, responses={201: SmtpCredentialSecret}, tags=TAGS)
+def create_credential(call: Call) -> SmtpCredentialSecret:
+    return wiring.container().smtp.create(call.account, call.body.name, utcnow())
+
+
+@api.operation("GET", "/v1/smtp-credentials", summary="List SMTP credentials (no passwords)",
+               responses={200: SmtpCredentialList}, tags=TAGS)
+def list_credentials(call: Call) -> SmtpCredentialList:
+    return SmtpCredentialList(data=wiring.container().smtp.list(call.account))
+
+
+@api.operation("POST", "/v1/smtp-credentials/{credential_id}/rotate",
+               summary="Replace the credential's key; the old password stops working",
+               responses={200: SmtpCredentialSecret, 404: ErrorBody}, tags=TAGS)
+def rotate_credential(call: Call, credential_id: str) -> SmtpCredentialSecret:
+    return wiring.container().smtp.rotate(call.account, credential_id, utcnow())
+
+
+@api.operation("DELETE", "/v1/smtp-credentials/{credential_id}",
+               summary="Revoke SMTP credentials", responses={200: Deleted, 404: ErrorBody},
+               tags=TAGS)
+def revoke_credential(call: Call, credential_id: str) -> Deleted:
+    wiring.container().smtp.revoke(call.account, credential_id)
+    return Deleted(id=credential_id)
