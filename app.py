@@ -7,20 +7,21 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Rate, Response, SQSEvent
 
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import authenticate, domains, emails, smtp
+from chalicelib.routes import domains, edge, emails, smtp, suppressions, templates
 from chalicelib.web import Api, Call, json_error_middleware
 
 app = Chalice(app_name="letterbox")
 app.debug = False
 app.register_middleware(json_error_middleware, "http")
-api = Api(app, authenticate)
-APIS = (api, emails.api, domains.api, smtp.api)
+api = Api(app, edge)
+APIS = (api, emails.api, domains.api, smtp.api, templates.api, suppressions.api)
 for module_api in APIS[1:]:
     assert isinstance(module_api.app, Blueprint)
     app.register_blueprint(module_api.app)
 
-# The queue name is a placeholder: infra/ points the event source at the real queue's ARN.
+# Queue names are placeholders: infra/ points each event source at the real queue's ARN.
 SEND_QUEUE = "letterbox-send"
+SEND_DEAD_LETTERS = "letterbox-send-dlq"
 
 
 @app.middleware("all")
@@ -48,6 +49,18 @@ def openapi_document(call: Call) -> Response:
 def send_worker(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.worker import process_send_batch
     return process_send_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=SEND_DEAD_LETTERS, batch_size=10)
+def send_dead_letters(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.worker import process_dead_letters
+    return process_dead_letters(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def sweep_scheduled(event: Any) -> dict[str, Any]:
+    from chalicelib.worker import sweep_scheduled as sweep
+    return sweep()
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from chalicelib import dkim_signing
 from chalicelib.dkim_signing import SigningKey, generate_key_pair, headers_to_sign, sign_message
-from chalicelib.mime import build_message
-from chalicelib.models import SendCommand
+from chalicelib.mime import Content, build_message
+from chalicelib.email_models import SendCommand
 
 
 def five_kb_message() -> bytes:
@@ -22,7 +22,7 @@ def five_kb_message() -> bytes:
         "account_id": "acct_bench", "message_id": "em_01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "from": "Acme <orders@acme.example>", "to": ["customer@example.net"],
         "subject": "Your order has shipped", "html": paragraph * 32})
-    raw = build_message(command)
+    raw = build_message(command, Content(command.subject or "", command.html, command.text))
     assert 4500 < len(raw) < 6500, len(raw)
     return raw
 

@@ -17,6 +17,14 @@ class Settings(BaseSettings):
     stage: str = "dev"
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
     table_name: str = "letterbox-main"
+    idempotency_table_name: str = "letterbox-idempotency"
+    signing_secret_arn: str = ""
+    # Where recipients reach /u/ and /t/ links: the API's public URL (custom domain).
+    public_base_url: str = ""
+    rate_limit_per_second: int = 50
+    daily_quota: int = 50_000
+    # Retry backoff for throttled sends: base * 2^(attempt-1) seconds, capped at 15 minutes.
+    retry_base_seconds: int = 5
     send_queue_url: str = ""
     bucket_name: str = "letterbox-offload"
     kms_key_id: str = ""

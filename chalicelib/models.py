@@ -7,8 +7,7 @@ from email.utils import formataddr, parseaddr
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      model_validator)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_RECIPIENTS = 50
 
@@ -44,66 +43,32 @@ def domain_of(mailbox: str) -> str:
     return address_of(mailbox).rsplit("@", 1)[-1].lower()
 
 
+class FieldError(ValueError):
+    """A cross-field rule broken: names the field the caller should fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def error_fields(errors: list[Any]) -> list[dict[str, str]]:
+    """pydantic errors as ``{"field", "message"}``, cross-field rules under their field."""
+    details = []
+    for error in errors:
+        cause = (error.get("ctx") or {}).get("error")
+        field = (cause.field if isinstance(cause, FieldError)
+                 else ".".join(str(p) for p in error["loc"]) or "body")
+        message = str(cause) if isinstance(cause, FieldError) else error["msg"]
+        details.append({"field": field, "message": message})
+    return details
+
+
 class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class OutputModel(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
-
-
-class SendEmailRequest(InputModel):
-    """``POST /v1/emails``."""
-
-    from_: Mailbox = Field(alias="from", description="Sender on a verified domain.")
-    to: MailboxList = Field(min_length=1)
-    cc: MailboxList = Field(default_factory=list)
-    bcc: MailboxList = Field(default_factory=list)
-    reply_to: MailboxList = Field(default_factory=list)
-    subject: str = Field(min_length=1, max_length=998)
-    html: str | None = None
-    text: str | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> SendEmailRequest:
-        if "\r" in self.subject or "\n" in self.subject:
-            raise ValueError("subject must not contain line breaks")
-        if self.html is None and self.text is None:
-            raise ValueError("one of html or text is required")
-        if len(self.to) + len(self.cc) + len(self.bcc) > MAX_RECIPIENTS:
-            raise ValueError(f"at most {MAX_RECIPIENTS} recipients in to, cc and bcc together")
-        return self
-
-    def recipients(self) -> list[str]:
-        return [address_of(m) for m in [*self.to, *self.cc, *self.bcc]]
-
-
-class EmailAccepted(OutputModel):
-    id: str = Field(description="The `em_…` id.")
-    status: Literal["queued"]
-    created_at: str
-
-
-class EventOut(OutputModel):
-    id: str
-    type: str
-    timestamp: str
-    recipient: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
-class EmailOut(OutputModel):
-    id: str
-    from_: str = Field(alias="from")
-    to: list[str]
-    cc: list[str]
-    bcc: list[str]
-    reply_to: list[str]
-    subject: str
-    status: str
-    created_at: str
-    updated_at: str
-    events: list[EventOut]
 
 
 class ErrorDetail(OutputModel):
@@ -114,24 +79,6 @@ class ErrorDetail(OutputModel):
 
 class ErrorBody(OutputModel):
     error: ErrorDetail
-
-
-class SendCommand(BaseModel):
-    """What the API puts on the send queue: the message and, transiently, its content."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: Literal[1] = 1
-    account_id: str
-    message_id: str
-    from_: str = Field(alias="from")
-    to: list[str]
-    cc: list[str] = Field(default_factory=list)
-    bcc: list[str] = Field(default_factory=list)
-    reply_to: list[str] = Field(default_factory=list)
-    subject: str
-    html: str | None = None
-    text: str | None = None
 
 
 # Domains (SPEC §5)
@@ -227,3 +174,59 @@ class SmtpCredentialSecret(SmtpCredentialOut):
 
 class SmtpCredentialList(OutputModel):
     data: list[SmtpCredentialOut]
+
+
+# Suppressions (SPEC §6)
+
+class SuppressionCreate(InputModel):
+    email: Mailbox
+    scope: Literal["all", "marketing"] = Field(
+        default="all", description="marketing: transactional mail still goes out.")
+
+
+class SuppressionOut(OutputModel):
+    email: str | None = Field(description="null once the address was erased: only its hash "
+                                          "remains, and still suppresses.")
+    reason: Literal["manual", "bounce", "complaint", "unsubscribe"]
+    scope: Literal["all", "marketing"]
+    created_at: str
+    message_id: str | None = None
+
+
+class SuppressionPage(OutputModel):
+    data: list[SuppressionOut]
+    has_more: bool
+    next_cursor: str | None = None
+
+
+# Templates
+
+class TemplateCreate(InputModel):
+    name: str = Field(min_length=1, max_length=200)
+    subject: str = Field(min_length=1, max_length=998)
+    html: str | None = None
+    text: str | None = None
+
+
+class TemplateUpdate(InputModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    subject: str | None = Field(default=None, min_length=1, max_length=998)
+    html: str | None = None
+    text: str | None = None
+
+
+class TemplateOut(OutputModel):
+    id: str
+    name: str
+    subject: str
+    html: str | None = None
+    text: str | None = None
+    variables: list[str] = Field(description="Variables the template uses.")
+    created_at: str
+    updated_at: str
+
+
+class TemplatePage(OutputModel):
+    data: list[TemplateOut]
+    has_more: bool
+    next_cursor: str | None = None

@@ -22,6 +22,8 @@ class DataClass(StrEnum):
     LETTER_DOCUMENT = "letter_document"
     WEBHOOK_ATTEMPT = "webhook_attempt"
     IDEMPOTENCY = "idempotency"
+    RATE_COUNTER = "rate_counter"
+    SCHEDULED_CONTENT = "scheduled_content"
     ACCOUNT_DATA = "account_data"
     SUPPRESSION = "suppression"
     OPERATIONAL = "operational"
@@ -58,6 +60,11 @@ POLICY: tuple[Rule, ...] = (
          s3_prefix="letters/"),
     Rule(DataClass.WEBHOOK_ATTEMPT, "customer webhook attempt log", "attempt", 30, "30 days"),
     Rule(DataClass.IDEMPOTENCY, "idempotency records", "created", 1, "24 hours"),
+    Rule(DataClass.RATE_COUNTER, "rate-limit and quota counters (no addresses)", "created", 2,
+         "2 days"),
+    Rule(DataClass.SCHEDULED_CONTENT, "content of emails scheduled for later", "queued", 31,
+         "until sent or cancelled (at most 30 days ahead; 31-day lifecycle backstop)",
+         s3_prefix="scheduled/"),
     Rule(DataClass.ACCOUNT_DATA, "account data", "account_closed", 90,
          "while the account is open + 90 days after closure"),
     Rule(DataClass.SUPPRESSION, "suppression entries", "account_closed", 90,

@@ -1,162 +1,282 @@
-"""Email sending: accept and queue (API side), build and hand to SES (worker side).
+"""Email sending, API side: validate ownership, record metadata, hand the content to the queue.
 
-Bodies travel only through the queue; the store keeps metadata. The worker claims a message
-before calling SES and moves it ``queued`` → ``sent`` in one transaction with its event, so a
-redelivered queue record never sends a message twice.
+Bodies never reach the table. Immediate sends ride on the queue (or in S3 when too large for
+it); scheduled sends wait in S3 under ``scheduled/`` and are queued by the sweep (or at once
+with an SQS delay when due within 15 minutes). Every queue record is guarded by the worker's
+claim, so nothing is sent twice.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.accounts import Principal
-from chalicelib.adapters.message_store import Claim
-from chalicelib.adapters.ses import EmailSender
 from chalicelib.clock import iso
-from chalicelib.dkim_signing import SigningKey, sign_message
-from chalicelib.errors import (DomainNotVerified, Forbidden, NotFound, PermanentFailure,
-                               TransientFailure)
+from chalicelib.email_models import (MAX_RAW_BYTES, BatchAccepted, BatchItemResult,
+                                     EmailAccepted, EmailOut, EventOut, OffloadPointer,
+                                     Reschedule, SendCommand, SendEmailRequest)
+from chalicelib.errors import (Conflict, DomainNotVerified, Forbidden, LetterboxError, NotFound,
+                               PayloadTooLarge, TransientFailure, ValidationFailed)
 from chalicelib.ids import has_prefix, new_id
-from chalicelib.mime import build_message
-from chalicelib.observability import logger
-from chalicelib.models import EmailAccepted, EmailOut, EventOut, SendCommand, SendEmailRequest
-from chalicelib.models import address_of, domain_of
+from chalicelib.models import domain_of, error_fields
 
-# Longer than the queue's visibility timeout, so a retry never races a live attempt.
-CLAIM_LEASE_SECONDS = 900
+SQS_MAX_DELAY = timedelta(minutes=15)
+SCHEDULE_SHARDS = 8  # spreads the sweep's index partition
 
 
 class MessageStore(Protocol):
     def create(self, message: dict[str, Any], event: dict[str, Any], now: datetime) -> None: ...
+    def create_many(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]],
+                    now: datetime) -> None: ...
     def get_with_events(self, account_id: str,
                         message_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None: ...
-    def claim(self, account_id: str, message_id: str, now: int, lease_seconds: int) -> Claim: ...
-    def release(self, account_id: str, message_id: str) -> None: ...
     def transition(self, account_id: str, message_id: str, status: str, event: dict[str, Any],
                    now: datetime, fields: dict[str, Any] | None = None,
-                   from_status: str = "queued") -> bool: ...
+                   from_status: tuple[str, ...] = ("queued",)) -> bool: ...
+    def cancel(self, account_id: str, message_id: str, event: dict[str, Any],
+               now: datetime) -> bool: ...
+    def reschedule(self, account_id: str, message_id: str, fields: dict[str, Any]) -> bool: ...
 
 
 class DomainDirectory(Protocol):
     def get_by_name(self, account_id: str, name: str) -> dict[str, Any] | None: ...
 
 
-class Keyring(Protocol):
-    def signing_keys(self, account_id: str, domain: str) -> list[SigningKey]: ...
-
-
 class CommandQueue(Protocol):
     def enqueue(self, command: BaseModel, delay_seconds: int = 0) -> str: ...
+    def enqueue_many(self, commands: list[tuple[BaseModel, int]]) -> list[str | None]: ...
 
 
-def _event(message_id: str, kind: str, now: datetime, **data: Any) -> dict[str, Any]:
+class ContentStore(Protocol):
+    def put(self, key: str, body: bytes) -> None: ...
+    def delete(self, key: str) -> None: ...
+
+
+class Quota(Protocol):
+    def take_quota(self, account_id: str, count: int, now: datetime) -> None: ...
+
+
+class TemplateSource(Protocol):
+    def source(self, account_id: str, template_id: str) -> dict[str, Any]: ...
+
+
+def new_event(message_id: str, kind: str, now: datetime, *, recipient: str | None = None,
+              tags: list[dict[str, str]] | None = None, metadata: dict[str, str] | None = None,
+              **data: Any) -> dict[str, Any]:
     return {"event_id": new_id("evt"), "message_id": message_id, "type": kind,
-            "timestamp": iso(now), "recipient": data.pop("recipient", None), "data": data}
+            "timestamp": iso(now), "recipient": recipient, "tags": tags or [],
+            "metadata": metadata or {}, "data": data}
+
+
+def schedule_keys(account_id: str, message_id: str, due: datetime) -> dict[str, str]:
+    """Index keys that put a scheduled message in front of the sweep until it is queued."""
+    shard = zlib.crc32(message_id.encode()) % SCHEDULE_SHARDS
+    return {"gsi1pk": f"SCHEDULED#{shard}", "gsi1sk": f"{iso(due)}#{account_id}#{message_id}"}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One accepted email, ready to store and queue."""
+
+    message: dict[str, Any]
+    event: dict[str, Any]
+    command: SendCommand
+    delay: int | None  # None: the sweep queues it later
+    offload_key: str | None
 
 
 class EmailService:
-    """The API side: validate ownership, record metadata, queue the content."""
-
-    def __init__(self, messages: MessageStore, domains: DomainDirectory,
-                 queue: CommandQueue) -> None:
+    def __init__(self, messages: MessageStore, domains: DomainDirectory, queue: CommandQueue,
+                 content: ContentStore, quota: Quota, templates: TemplateSource,
+                 offload_bytes: int) -> None:
         self._messages = messages
         self._domains = domains
         self._queue = queue
+        self._content = content
+        self._quota = quota
+        self._templates = templates
+        self._offload_bytes = offload_bytes
 
-    def queue_email(self, principal: Principal, request: SendEmailRequest,
-                    now: datetime) -> EmailAccepted:
+    def _prepare(self, principal: Principal, request: SendEmailRequest, now: datetime,
+                 verified: dict[str, bool]) -> Prepared:
         domain = domain_of(request.from_)
         if not principal.may_send_from(domain):
             raise Forbidden(f"this API key may not send from {domain}")
-        record = self._domains.get_by_name(principal.account_id, domain)
-        if record is None or record.get("status") != "verified":
+        if domain not in verified:
+            record = self._domains.get_by_name(principal.account_id, domain)
+            verified[domain] = record is not None and record.get("status") == "verified"
+        if not verified[domain]:
             raise DomainNotVerified(
                 f"'from' must be on a verified domain of this account; {domain} is not",
                 details=[{"field": "from", "domain": domain}])
+        if request.raw_size() > MAX_RAW_BYTES:
+            raise PayloadTooLarge("the message is over the 40 MB limit")
+        template = None
+        if request.template_id is not None:
+            try:
+                source = self._templates.source(principal.account_id, request.template_id)
+            except NotFound as err:
+                raise ValidationFailed(err.message, details=[{"field": "template_id"}]) from err
+            template = {part: source.get(part) for part in ("subject", "html", "text")}
         message_id = new_id("em")
-        self._messages.create(
-            {"message_id": message_id, "account_id": principal.account_id,
-             "from": request.from_, "to": request.to, "cc": request.cc, "bcc": request.bcc,
-             "reply_to": request.reply_to, "subject": request.subject, "status": "queued",
-             "created_at": iso(now), "updated_at": iso(now)},
-            _event(message_id, "queued", now), now)
+        fields = request.model_dump(by_alias=True, exclude={"scheduled_at", "template_id"})
         command = SendCommand(account_id=principal.account_id, message_id=message_id,
-                              **request.model_dump(by_alias=True))
-        try:
-            self._queue.enqueue(command)
-        except TransientFailure:
-            self._messages.transition(principal.account_id, message_id, "failed",
-                                      _event(message_id, "failed", now, reason="queue_unavailable"),
-                                      now)
-            raise
-        return EmailAccepted(id=message_id, status="queued", created_at=iso(now))
+                              template=template, **fields)
+        tags = [t.model_dump() for t in request.tags]
+        due = request.scheduled_at if request.scheduled_at and request.scheduled_at > now \
+            else None
+        message = {"message_id": message_id, "account_id": principal.account_id,
+                   "from": request.from_, "to": request.to, "cc": request.cc,
+                   "bcc": request.bcc, "reply_to": request.reply_to, "subject": request.subject,
+                   "template_id": request.template_id, "stream": request.stream, "tags": tags,
+                   "metadata": request.metadata, "track_opens": request.track_opens,
+                   "track_clicks": request.track_clicks, "status": "scheduled" if due else "queued",
+                   "created_at": iso(now), "updated_at": iso(now), "schedule_version": 0}
+        body = command.model_dump_json(by_alias=True).encode()
+        offload_key, delay = None, 0
+        if due is not None:
+            offload_key = f"scheduled/{principal.account_id}/{message_id}.json"
+            message.update(scheduled_at=iso(due), due_at=int(due.timestamp()))
+            delay = int((due - now).total_seconds())
+            if due - now > SQS_MAX_DELAY:
+                message.update(schedule_keys(principal.account_id, message_id, due))
+                delay = -1
+        elif len(body) > self._offload_bytes:
+            offload_key = f"offload/{principal.account_id}/{message_id}.json"
+        message["offload_key"] = offload_key
+        event = new_event(message_id, "scheduled" if due else "queued", now, tags=tags,
+                          metadata=request.metadata)
+        return Prepared(message, event, command, None if delay < 0 else delay, offload_key)
 
-    def get_email(self, principal: Principal, message_id: str) -> EmailOut:
+    def _queue_item(self, item: Prepared) -> BaseModel:
+        """What goes on the queue: the command itself, or a pointer to its S3 copy."""
+        if item.offload_key is None:
+            return item.command
+        self._content.put(item.offload_key, item.command.model_dump_json(by_alias=True).encode())
+        return OffloadPointer(account_id=item.command.account_id,
+                              message_id=item.command.message_id, offload_key=item.offload_key)
+
+    def _accepted(self, item: Prepared) -> EmailAccepted:
+        return EmailAccepted(id=item.message["message_id"], status=item.message["status"],
+                             created_at=item.message["created_at"],
+                             scheduled_at=item.message.get("scheduled_at"))
+
+    def queue_email(self, principal: Principal, request: SendEmailRequest,
+                    now: datetime) -> EmailAccepted:
+        item = self._prepare(principal, request, now, {})
+        self._quota.take_quota(principal.account_id, 1, now)
+        queued = self._queue_item(item)
+        self._messages.create(item.message, item.event, now)
+        if item.delay is not None:
+            try:
+                self._queue.enqueue(queued, item.delay)
+            except TransientFailure:
+                self._fail_unqueued(item, now)
+                raise
+        return self._accepted(item)
+
+    def queue_batch(self, principal: Principal, emails: list[dict[str, Any]],
+                    now: datetime) -> BatchAccepted:
+        """Each item stands alone: a bad one is reported, the others go."""
+        results: list[BatchItemResult] = []
+        ready: list[tuple[int, Prepared]] = []
+        verified: dict[str, bool] = {}
+        for index, raw in enumerate(emails):
+            try:
+                request = SendEmailRequest.model_validate(raw)
+                ready.append((index, self._prepare(principal, request, now, verified)))
+            except ValidationError as err:
+                details = error_fields(err.errors())
+                results.append(BatchItemResult(index=index, error={
+                    "code": "validation_error",
+                    "message": f"{details[0]['field']}: {details[0]['message']}",
+                    "details": details}))
+            except LetterboxError as err:
+                results.append(BatchItemResult(index=index, error=err.to_body()["error"]))
+        if ready:
+            self._quota.take_quota(principal.account_id, len(ready), now)
+            queued = [(self._queue_item(item), item.delay) for _, item in ready]
+            self._messages.create_many([(item.message, item.event) for _, item in ready], now)
+            sent_ids = self._queue.enqueue_many([(q, d) for q, d in queued if d is not None])
+            waiting = iter(sent_ids)
+            for index, item in ready:
+                if item.delay is not None and next(waiting) is None:
+                    self._fail_unqueued(item, now)
+                    results.append(BatchItemResult(index=index, error={
+                        "code": "service_unavailable", "message": "the queue refused it; retry"}))
+                    continue
+                accepted = self._accepted(item)
+                results.append(BatchItemResult(index=index, id=accepted.id,
+                                               status=accepted.status))
+        results.sort(key=lambda r: r.index)
+        accepted_count = sum(1 for r in results if r.id)
+        return BatchAccepted(data=results, accepted=accepted_count,
+                             rejected=len(results) - accepted_count)
+
+    def _fail_unqueued(self, item: Prepared, now: datetime) -> None:
+        """The queue refused it: show ``failed`` rather than a ``queued`` that never moves."""
+        message = item.message
+        self._messages.transition(message["account_id"], message["message_id"], "failed",
+                                  new_event(message["message_id"], "failed", now,
+                                            reason="queue_unavailable"),
+                                  now, from_status=("queued", "scheduled"))
+        if item.offload_key:
+            self._content.delete(item.offload_key)
+
+    def _owned(self, principal: Principal, message_id: str
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         found = (self._messages.get_with_events(principal.account_id, message_id)
                  if has_prefix(message_id, "em") else None)
         if found is None:  # another account's id looks exactly like a missing one
             raise NotFound(f"no email {message_id}")
-        message, events = found
+        return found
+
+    def get_email(self, principal: Principal, message_id: str) -> EmailOut:
+        message, events = self._owned(principal, message_id)
         return EmailOut.model_validate({
-            **{k: message.get(k, []) for k in ("from", "to", "cc", "bcc", "reply_to")},
-            **{k: message[k] for k in ("subject", "status", "created_at", "updated_at")},
+            **{k: message.get(k) or [] for k in ("to", "cc", "bcc", "reply_to", "tags")},
+            **{k: message.get(k) for k in ("from", "subject", "status", "created_at",
+                                           "updated_at", "scheduled_at")},
+            "stream": message.get("stream", "transactional"),
+            "metadata": message.get("metadata") or {},
             "id": message["message_id"],
             "events": [EventOut(id=e["event_id"], type=e["type"], timestamp=e["timestamp"],
                                 recipient=e.get("recipient"), data=e.get("data", {}))
                        for e in events],
         })
 
+    def cancel(self, principal: Principal, message_id: str, now: datetime) -> EmailOut:
+        message, _ = self._owned(principal, message_id)
+        event = new_event(message_id, "cancelled", now, tags=message.get("tags"),
+                          metadata=message.get("metadata"))
+        if not self._messages.cancel(principal.account_id, message_id, event, now):
+            raise Conflict(f"email {message_id} is {message['status']} and can no longer be "
+                           "cancelled")
+        if message.get("offload_key"):
+            self._content.delete(message["offload_key"])
+        return self.get_email(principal, message_id)
 
-@dataclass(frozen=True)
-class SendOutcome:
-    message_id: str
-    result: str  # sent, skipped, failed
-
-
-class SendWorker:
-    """The queue side: one command in, at most one SES call out."""
-
-    def __init__(self, messages: MessageStore, sender: EmailSender, keyring: Keyring) -> None:
-        self._messages = messages
-        self._sender = sender
-        self._keyring = keyring
-
-    def process(self, command: SendCommand, now: datetime) -> SendOutcome:
-        account_id, message_id = command.account_id, command.message_id
-        claim = self._messages.claim(account_id, message_id, int(now.timestamp()),
-                                     CLAIM_LEASE_SECONDS)
-        if claim is Claim.BUSY:
-            raise TransientFailure("another attempt holds this message")
-        if claim is not Claim.CLAIMED:
-            return SendOutcome(message_id, "skipped")
-        try:
-            domain = domain_of(command.from_)
-            keys = self._keyring.signing_keys(account_id, domain)
-            if not keys:
-                raise PermanentFailure(f"domain_not_verified: {domain} is not verified")
-            raw = sign_message(build_message(command), domain, keys)
-            recipients = [address_of(m) for m in [*command.to, *command.cc, *command.bcc]]
-            ses_id = self._sender.send_raw(message_id, raw, address_of(command.from_),
-                                           recipients)
-        except TransientFailure:
-            self._messages.release(account_id, message_id)
-            raise
-        except (PermanentFailure, ValueError) as err:
-            logger.warning("send refused", extra={"message_id": message_id,
-                                                  "error": type(err).__name__})
-            self._messages.transition(account_id, message_id, "failed",
-                                      _event(message_id, "failed", now, reason=str(err)), now)
-            return SendOutcome(message_id, "failed")
-        try:
-            self._messages.transition(account_id, message_id, "sent",
-                                      _event(message_id, "sent", now, ses_message_id=ses_id),
-                                      now, fields={"ses_message_id": ses_id})
-        except TransientFailure:
-            # SES has it: a retry would send it twice. Keep the record acked, say so loudly.
-            logger.error("sent but not recorded", extra={"message_id": message_id})
-            return SendOutcome(message_id, "sent_unrecorded")
-        return SendOutcome(message_id, "sent")
+    def reschedule(self, principal: Principal, message_id: str, request: Reschedule,
+                   now: datetime) -> EmailOut:
+        message, _ = self._owned(principal, message_id)
+        due = max(request.scheduled_at, now)
+        version = int(message.get("schedule_version", 0)) + 1
+        fields: dict[str, Any] = {"scheduled_at": iso(due), "due_at": int(due.timestamp()),
+                                  "schedule_version": version, "updated_at": iso(now),
+                                  **schedule_keys(principal.account_id, message_id, due)}
+        if message["status"] != "scheduled" or not self._messages.reschedule(
+                principal.account_id, message_id, fields):
+            raise Conflict(f"only scheduled emails can be rescheduled; {message_id} is "
+                           f"{message['status']}")
+        if due - now <= SQS_MAX_DELAY:  # the sweep would be late for this one
+            self._queue.enqueue(OffloadPointer(account_id=principal.account_id,
+                                               message_id=message_id,
+                                               offload_key=message["offload_key"],
+                                               schedule_version=version),
+                                int((due - now).total_seconds()))
+        return self.get_email(principal, message_id)

@@ -7,13 +7,14 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from chalice.app import Blueprint, Chalice, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.accounts import Principal, Scope
+from chalicelib.models import error_fields
 from chalicelib.errors import (InternalError, LetterboxError, MalformedRequest, ServiceUnavailable,
                                TransientFailure, ValidationFailed)
 from chalicelib.observability import logger
@@ -34,6 +35,7 @@ class Operation:
     body: type[BaseModel] | None
     responses: dict[int, type[BaseModel] | None]
     tags: tuple[str, ...] = ()
+    idempotent: bool = False
 
 
 @dataclass
@@ -67,7 +69,12 @@ class Call:
 
 def error_response(error: LetterboxError, headers: dict[str, str] | None = None) -> Response:
     return Response(body=error.to_body(), status_code=error.status,
-                    headers={"Content-Type": JSON, **(headers or {})})
+                    headers={"Content-Type": JSON, **error.headers, **(headers or {})})
+
+
+def body_text(request: Request) -> str:
+    raw = request.raw_body or b""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
 def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
@@ -85,63 +92,94 @@ def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        details = [{"field": ".".join(str(p) for p in e["loc"]) or "body",
-                    "message": e["msg"]} for e in err.errors()]
+        details = error_fields(err.errors())
         first = details[0]
         raise ValidationFailed(f"{first['field']}: {first['message']}", details) from err
+
+
+class Edge(Protocol):
+    """What every operation passes through before its handler."""
+
+    def authenticate(self, authorization: str | None) -> Principal: ...
+    def take_request(self, principal: Principal) -> dict[str, str]: ...
+    def replay_or_run(self, key: str, body: Any, compute: Callable[[], dict[str, Any]],
+                      context: Any) -> dict[str, Any]: ...
 
 
 class Api:
     """Registers operations on a Chalice app and remembers them for the OpenAPI document."""
 
-    def __init__(self, app: Chalice | Blueprint,
-                 authenticate: Callable[[str | None], Principal]) -> None:
+    def __init__(self, app: Chalice | Blueprint, edge: Callable[[], Edge]) -> None:
         self.app = app  # a Blueprint for route modules; the app itself for app.py's own
         self.operations: list[Operation] = []
-        self._authenticate = authenticate
+        self._edge = edge
 
     def operation(self, method: str, path: str, *, summary: str,
                   responses: dict[int, type[BaseModel] | None], scope: Scope | None = "full",
                   body: type[BaseModel] | None = None, tags: tuple[str, ...] = (),
-                  content_types: list[str] | None = None
+                  content_types: list[str] | None = None, idempotent: bool = False
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        op = Operation(method, path, summary, scope, body, responses, tags)
+        op = Operation(method, path, summary, scope, body, responses, tags, idempotent)
         self.operations.append(op)
         status = min(code for code in responses if code < 300)
 
         def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+            def run(call: Call, params: dict[str, str]) -> dict[str, Any]:
+                if op.body is not None:
+                    call.body = parse_body(call.request, op.body)
+                result = handler(call, **params)
+                if isinstance(result, Response):
+                    return {"status": result.status_code, "body": result.body,
+                            "headers": dict(result.headers)}
+                payload = result.model_dump(mode="json", by_alias=True) if result else None
+                return {"status": status, "body": payload}
+
             @functools.wraps(handler)
             def view(**params: str) -> Response:
                 request = self.app.current_request
                 assert request is not None, "Chalice sets the request for every HTTP event"
+                headers: dict[str, str] = {}
                 try:
                     call = Call(request=request, params=params)
-                    if op.scope is not None:
-                        call.principal = self._authenticate(request.headers.get("authorization"))
-                        call.principal.require(op.scope)
-                    if op.body is not None:
-                        call.body = parse_body(request, op.body)
-                    result = handler(call, **params)
+                    outcome = self._guarded(op, call, params, run, headers)
                 except LetterboxError as err:
-                    return error_response(err)
+                    return error_response(err, {**headers, **err.headers})
                 except TransientFailure:
                     return error_response(
                         ServiceUnavailable("a dependency is busy; retry shortly"),
-                        headers={"Retry-After": "1"})
+                        headers={**headers, "Retry-After": "1"})
                 except Exception:  # never a stack trace to the caller
                     logger.exception("unhandled error", extra={"operation": op.summary})
-                    return error_response(InternalError("an internal error occurred"))
-                if isinstance(result, Response):
-                    return result
-                payload = result.model_dump(mode="json", by_alias=True) if result else None
-                return Response(body=payload, status_code=status,
-                                headers={"Content-Type": JSON})
+                    return error_response(InternalError("an internal error occurred"), headers)
+                if outcome.get("replayed"):
+                    headers["Idempotent-Replayed"] = "true"
+                return Response(body=outcome["body"], status_code=outcome["status"],
+                                headers={"Content-Type": JSON, **outcome.get("headers", {}),
+                                         **headers})
 
             self.app.route(path, methods=[method],
                            content_types=content_types or [JSON])(view)
             return handler
 
         return decorator
+
+    def _guarded(self, op: Operation, call: Call, params: dict[str, str],
+                 run: Callable[[Call, dict[str, str]], dict[str, Any]],
+                 headers: dict[str, str]) -> dict[str, Any]:
+        """Auth, scope, rate limit, then the handler, once per Idempotency-Key."""
+        if op.scope is None:
+            return run(call, params)
+        edge = self._edge()
+        call.principal = edge.authenticate(call.request.headers.get("authorization"))
+        call.principal.require(op.scope)
+        headers.update(edge.take_request(call.principal))
+        key = call.request.headers.get("idempotency-key")
+        if not op.idempotent or key is None:
+            return run(call, params)
+        from chalicelib.idempotency import check_key
+        scoped = f"{call.principal.account_id}:{op.method} {op.path}:{check_key(key)}"
+        return edge.replay_or_run(scoped, {"params": params, "body": body_text(call.request)},
+                                  lambda: run(call, params), self.app.lambda_context)
 
 
 def json_error_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:

@@ -23,7 +23,19 @@ from chalicelib.adapters.ses_identities import LocalSesIdentities, SesV2Identiti
 from chalicelib.adapters.sqs import SqsQueue
 from chalicelib.config import Settings, get_settings
 from chalicelib.domains import DomainKeyring, DomainService
-from chalicelib.send import EmailService, SendWorker
+from chalicelib.adapters.s3 import S3ContentStore
+from chalicelib.adapters.secrets import DeploymentSecret
+from chalicelib.adapters.suppression_store import DynamoSuppressionStore
+from chalicelib.adapters.template_store import DynamoTemplateStore
+from chalicelib.delivery import SendWorker
+from chalicelib.edge import ApiEdge
+from chalicelib.idempotency import IdempotentRequests
+from chalicelib.limits import Limits
+from chalicelib.send import EmailService
+from chalicelib.suppressions import SuppressionService
+from chalicelib.templates import TemplateService
+from chalicelib.tokens import TokenSigner
+from chalicelib.unsubscribe import UnsubscribeService
 from chalicelib.smtp import SmtpCredentialService
 
 
@@ -66,8 +78,42 @@ class Container:
         return SqsQueue(self.client("sqs"), self.settings.send_queue_url)
 
     @cached_property
+    def content(self) -> S3ContentStore:
+        return S3ContentStore(self.client("s3"), self.settings.bucket_name)
+
+    @cached_property
+    def tokens(self) -> TokenSigner:
+        secret = DeploymentSecret(self.client("secretsmanager"), self.settings.signing_secret_arn)
+        return TokenSigner(secret.value)
+
+    @cached_property
+    def limits(self) -> Limits:
+        return Limits(self.table, self.settings.rate_limit_per_second, self.settings.daily_quota)
+
+    @cached_property
+    def idempotency(self) -> IdempotentRequests:
+        return IdempotentRequests(self.settings.idempotency_table_name, self.client("dynamodb"))
+
+    @cached_property
+    def edge(self) -> ApiEdge:
+        return ApiEdge(self.accounts, self.limits, lambda: self.idempotency)
+
+    @cached_property
+    def templates(self) -> TemplateService:
+        return TemplateService(DynamoTemplateStore(self.table))
+
+    @cached_property
+    def suppressions(self) -> SuppressionService:
+        return SuppressionService(DynamoSuppressionStore(self.table), self.tokens)
+
+    @cached_property
+    def unsubscribe(self) -> UnsubscribeService:
+        return UnsubscribeService(self.tokens, self.message_store, self.suppressions)
+
+    @cached_property
     def emails(self) -> EmailService:
-        return EmailService(self.message_store, self.domain_store, self.send_queue)
+        return EmailService(self.message_store, self.domain_store, self.send_queue, self.content,
+                            self.limits, self.templates, self.settings.queue_offload_bytes)
 
     @cached_property
     def domain_store(self) -> DynamoDomainStore:
@@ -117,7 +163,8 @@ class Container:
 
     @cached_property
     def send_worker(self) -> SendWorker:
-        return SendWorker(self.message_store, self.email_sender, self.keyring)
+        return SendWorker(self.message_store, self.email_sender, self.keyring, self.content,
+                          self.suppressions, self.tokens, self.settings.public_base_url)
 
 
 _container: Container | None = None

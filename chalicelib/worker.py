@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (BatchProcessor, EventType,
@@ -9,16 +11,37 @@ from aws_lambda_powertools.utilities.batch import (BatchProcessor, EventType,
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib import wiring
-from chalicelib.clock import utcnow
-from chalicelib.models import SendCommand
+from chalicelib.clock import iso, utcnow
+from chalicelib.email_models import OffloadPointer, SendCommand
+from chalicelib.errors import TransientFailure
 from chalicelib.observability import logger, metrics
 from chalicelib.retention import purge_expired
+from chalicelib.send import SCHEDULE_SHARDS, SQS_MAX_DELAY, new_event
+
+
+def parse_queue_item(body: str) -> SendCommand | OffloadPointer:
+    data = json.loads(body)
+    if "offload_key" in data:
+        return OffloadPointer.model_validate(data)
+    return SendCommand.model_validate(data)
+
+
+def backoff_seconds(receive_count: int, base: int) -> int:
+    """base, 2·base, 4·base… for the 1st, 2nd, 3rd retry; at most SQS's 15 minutes."""
+    return int(min(900, base * 2 ** max(0, receive_count - 1)))
 
 
 def _send_record(record: SQSRecord) -> str:
     # Powertools calls this with the keyword ``record``: the name is part of the contract.
-    command = SendCommand.model_validate_json(record.body)
-    outcome = wiring.container().send_worker.process(command, utcnow())
+    container = wiring.container()
+    try:
+        outcome = container.send_worker.process(parse_queue_item(record.body), utcnow())
+    except TransientFailure:
+        attempt = int(record.attributes.approximate_receive_count or 1)
+        container.send_queue.retry_later(
+            record.receipt_handle,
+            backoff_seconds(attempt, container.settings.retry_base_seconds))
+        raise
     metrics.add_metric(name=f"emails_{outcome.result}", unit="Count", value=1)
     return outcome.result
 
@@ -33,6 +56,49 @@ def process_send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.warning("send batch had failures", extra={"failed": len(failures),
                                                          "records": len(event["Records"])})
     return dict(response)
+
+
+def _dead_letter(record: SQSRecord) -> str:
+    """Retries exhausted: the message shows ``failed`` and its content is deleted."""
+    container = wiring.container()
+    item = parse_queue_item(record.body)
+    now = utcnow()
+    moved = container.message_store.transition(
+        item.account_id, item.message_id, "failed",
+        new_event(item.message_id, "failed", now, reason="retries_exhausted"), now,
+        from_status=("queued", "scheduled"))
+    if isinstance(item, OffloadPointer):
+        container.content.delete(item.offload_key)
+    metrics.add_metric(name="emails_dead_lettered", unit="Count", value=1)
+    return "failed" if moved else "already_final"
+
+
+def process_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response(event=event, record_handler=_dead_letter,
+                                         processor=processor, context=context))
+
+
+def sweep_scheduled() -> dict[str, int]:
+    """Queue scheduled messages due within SQS's 15-minute delay window, each exactly once."""
+    container = wiring.container()
+    now = utcnow()
+    horizon = iso(now + SQS_MAX_DELAY)
+    queued = 0
+    for shard in range(SCHEDULE_SHARDS):
+        for item in container.message_store.due_scheduled(shard, horizon):
+            version = int(item.get("schedule_version", 0))
+            pointer = OffloadPointer(account_id=item["account_id"],
+                                     message_id=item["message_id"],
+                                     offload_key=item["offload_key"], schedule_version=version)
+            delay = max(0, int(item["due_at"]) - int(now.timestamp()))
+            container.send_queue.enqueue(pointer, delay)
+            # A crash here queues it again next sweep; the worker's claim makes that harmless.
+            if container.message_store.mark_enqueued(item["account_id"], item["message_id"],
+                                                     version):
+                queued += 1
+    metrics.add_metric(name="scheduled_queued", unit="Count", value=queued)
+    return {"queued": queued, "horizon_minutes": int(SQS_MAX_DELAY / timedelta(minutes=1))}
 
 
 def run_purge() -> dict[str, Any]:

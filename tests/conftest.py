@@ -42,7 +42,8 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
     monkeypatch.setenv("LETTERBOX_LOCAL_MODE", "true")
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
-        env = provision(session, "letterbox-test")
+        env = provision(session, "letterbox-test",
+                        {"PublicBaseUrl": "https://api.letterbox.example"})
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         wiring.reset()

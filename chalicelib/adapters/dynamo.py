@@ -160,12 +160,20 @@ class DynamoTable:
     def query_prefix(self, pk: str, sk_prefix: str, limit: int | None = None,
                      forward: bool = True, index: str | None = None) -> Iterator[Item]:
         """Items under ``pk`` whose sort key starts with ``sk_prefix``, every page."""
+        return self._query("begins_with(#sk, :v)", pk, sk_prefix, limit, forward, index)
+
+    def query_until(self, pk: str, upper: str, index: str | None = None) -> Iterator[Item]:
+        """Items under ``pk`` whose sort key is at most ``upper``, every page."""
+        return self._query("#sk <= :v", pk, upper, None, True, index)
+
+    def _query(self, condition: str, pk: str, value: str, limit: int | None, forward: bool,
+               index: str | None) -> Iterator[Item]:
         pk_name, sk_name = ("gsi1pk", "gsi1sk") if index == "gsi1" else ("pk", "sk")
         request: dict[str, Any] = {
             "TableName": self.name,
-            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "KeyConditionExpression": f"#pk = :pk AND {condition}",
             "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
-            "ExpressionAttributeValues": to_wire({":pk": pk, ":prefix": sk_prefix}),
+            "ExpressionAttributeValues": to_wire({":pk": pk, ":v": value}),
             "ScanIndexForward": forward,
         }
         if index:
@@ -253,6 +261,58 @@ class DynamoTable:
             return
         self.update(key, "SET expires_at = :e, expiry_bucket = :b",
                     {":e": expires_at, ":b": expiry_bucket(expires_at)})
+
+    def batch_get(self, keys: list[Key]) -> list[Item]:
+        """Up to 100 items by key, retrying what DynamoDB leaves unprocessed."""
+        if not keys:
+            return []
+        found: list[Item] = []
+        pending: dict[str, Any] = {self.name: {"Keys": [to_wire(k) for k in keys]}}
+        for _ in range(5):
+            try:
+                response = self._client.batch_get_item(RequestItems=pending)
+            except ClientError as err:
+                _raise_for(err)
+            found.extend(from_wire(i) for i in response.get("Responses", {}).get(self.name, []))
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                return found
+        raise TransientFailure("dynamodb left reads unprocessed")
+
+    def put_many(self, entries: list[tuple[Item, DataClass, datetime | None]]) -> None:
+        """Unconditional puts, 25 to a request (DynamoDB's limit; moto does not enforce it)."""
+        for start in range(0, len(entries), 25):
+            pending: dict[str, Any] = {self.name: [
+                {"PutRequest": {"Item": to_wire(with_retention(item, data_class, clock))}}
+                for item, data_class, clock in entries[start:start + 25]]}
+            for _ in range(5):
+                try:
+                    response = self._client.batch_write_item(RequestItems=pending)
+                except ClientError as err:
+                    _raise_for(err)
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            if pending:
+                raise TransientFailure("dynamodb left writes unprocessed")
+
+    def increment(self, pk: str, sk: str, by: int, ceiling: int | None,
+                  clock_start: datetime) -> int | None:
+        """Atomically add ``by`` to a counter; None if that would pass ``ceiling``."""
+        expires_at = expiry_for(DataClass.RATE_COUNTER, clock_start) or 0
+        values: dict[str, Any] = {":by": by, ":class": DataClass.RATE_COUNTER.value,
+                                  ":e": expires_at, ":b": expiry_bucket(expires_at)}
+        condition = None
+        if ceiling is not None:
+            condition = "attribute_not_exists(used) OR used <= :room"
+            values[":room"] = ceiling - by
+        try:
+            item = self.update({"pk": pk, "sk": sk},
+                               "ADD used :by SET retention_class = :class, expires_at = :e, "
+                               "expiry_bucket = :b", values, condition=condition)
+        except ConditionFailed:
+            return None
+        return int(item["used"])
 
     def delete(self, key: Key) -> None:
         try:

@@ -15,8 +15,8 @@ _TRANSIENT = {"Throttling", "ThrottlingException", "TooManyRequestsException",
 
 
 class EmailSender(Protocol):
-    def send_raw(self, message_id: str, raw: bytes, sender: str,
-                 destinations: list[str]) -> str: ...
+    def send_raw(self, message_id: str, raw: bytes, sender: str, destinations: list[str],
+                 tags: list[dict[str, str]] | None = None) -> str: ...
 
 
 class SesEmailSender:
@@ -24,14 +24,16 @@ class SesEmailSender:
         self._client = client
         self._configuration_set = configuration_set
 
-    def send_raw(self, message_id: str, raw: bytes, sender: str,
-                 destinations: list[str]) -> str:
+    def send_raw(self, message_id: str, raw: bytes, sender: str, destinations: list[str],
+                 tags: list[dict[str, str]] | None = None) -> str:
         """Hand the signed message to SES; returns SES's message id."""
+        customer = [{"Name": t["name"], "Value": t["value"]} for t in tags or []
+                    if t["name"] != "letterbox_id"]
         request: dict[str, Any] = {
             "FromEmailAddress": sender,
             "Destination": {"ToAddresses": destinations},
             "Content": {"Raw": {"Data": raw}},
-            "EmailTags": [{"Name": "letterbox_id", "Value": message_id}],
+            "EmailTags": [{"Name": "letterbox_id", "Value": message_id}, *customer[:49]],
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
@@ -53,9 +55,9 @@ class OutboxRecorder:
         self._inner = inner
         self._outbox = outbox
 
-    def send_raw(self, message_id: str, raw: bytes, sender: str,
-                 destinations: list[str]) -> str:
-        ses_id = self._inner.send_raw(message_id, raw, sender, destinations)
+    def send_raw(self, message_id: str, raw: bytes, sender: str, destinations: list[str],
+                 tags: list[dict[str, str]] | None = None) -> str:
+        ses_id = self._inner.send_raw(message_id, raw, sender, destinations, tags)
         self._outbox.mkdir(parents=True, exist_ok=True)
         (self._outbox / f"{message_id}.eml").write_bytes(raw)
         return ses_id

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import Blueprint
 
 from chalicelib import wiring
-from chalicelib.accounts import Principal
-from chalicelib.web import Api
+from chalicelib.web import Api, Edge
 
 
-def authenticate(header: str | None) -> Principal:
-    return wiring.container().accounts.authenticate(header)
+def edge() -> Edge:
+    return wiring.container().edge
 
 
 def blueprint_api(name: str) -> Api:
-    return Api(Blueprint(name), authenticate)
+    return Api(Blueprint(name), edge)
+
+
+def container() -> Any:
+    return wiring.container()

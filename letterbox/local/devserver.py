@@ -67,7 +67,8 @@ def main(port: int = 8000) -> None:
 
     from letterbox.local.provision import provision
     session = boto3.session.Session(region_name=REGION)
-    env = provision(session, "letterbox-local")
+    env = provision(session, "letterbox-local",
+                    {"PublicBaseUrl": f"http://127.0.0.1:{port}"})
     os.environ.update(env)
     os.environ.update({"LETTERBOX_OUTBOX_DIR": str(STATE / "outbox"),
                        "LETTERBOX_DNS_ZONE_FILE": str(STATE / "zone.txt"),
@@ -120,9 +121,16 @@ def start_background(app_module: Any, session: Any, env: dict[str, str],
                      stop: threading.Event) -> list[threading.Thread]:
     from letterbox.local.pump import QueuePump, Schedule
     sqs = session.client("sqs")
+    dead_letters = sqs.get_queue_attributes(QueueUrl=env["LETTERBOX_SEND_QUEUE_URL"],
+                                            AttributeNames=["RedrivePolicy"])
+    dlq_arn = json.loads(dead_letters["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+    dlq_url = sqs.get_queue_url(QueueName=dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
     threads: list[threading.Thread] = [
         QueuePump(sqs, env["LETTERBOX_SEND_QUEUE_URL"], app_module.send_worker, "send_worker",
                   stop, report),
+        QueuePump(sqs, dlq_url, app_module.send_dead_letters, "send_dead_letters", stop, report),
+        # Production sweeps every 5 minutes over a 15-minute horizon; locally, every 30 s.
+        Schedule("sweep_scheduled", 30, app_module.sweep_scheduled, stop, report),
         Schedule("purge_expired", 3600, app_module.purge_expired, stop, report),
     ]
     for thread in threads:

@@ -66,7 +66,8 @@ def data_plane(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     return body, deferred
 
 
-def provision(session: Any, stack_name: str) -> dict[str, str]:
+def provision(session: Any, stack_name: str,
+              parameters: dict[str, str] | None = None) -> dict[str, str]:
     """Create the stack and apply what CloudFormation skipped; returns the function env."""
     template = load_template()
     body, deferred = data_plane(template)
@@ -82,7 +83,8 @@ def provision(session: Any, stack_name: str) -> dict[str, str]:
                 for r in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]}
     _apply_ttl(session, template, physical)
     _apply_lifecycle(session, template, physical)
-    names = _apply_ses(session, template, physical, stack_name)
+    names = {**_apply_ses(session, template, physical, stack_name),
+             **_apply_secrets(session, template, physical, stack_name), **(parameters or {})}
     for var, value in deferred.items():
         env[var] = names[value["Ref"]]
     return env
@@ -113,6 +115,25 @@ def _apply_lifecycle(session: Any, template: dict[str, Any], physical: dict[str,
             s3.put_bucket_lifecycle_configuration(
                 Bucket=physical[name],
                 LifecycleConfiguration={"Rules": lifecycle_rules_as_api(config["Rules"])})
+
+
+def _apply_secrets(session: Any, template: dict[str, Any], physical: dict[str, str],
+                   stack_name: str) -> dict[str, str]:
+    """Secrets Manager secrets with generated values (moto's CloudFormation skips them)."""
+    import secrets as random_source
+    client = session.client("secretsmanager")
+    arns: dict[str, str] = {}
+    for name, res in template["Resources"].items():
+        if res["Type"] != "AWS::SecretsManager::Secret":
+            continue
+        props = res["Properties"]
+        length = props.get("GenerateSecretString", {}).get("PasswordLength", 32)
+        created = client.create_secret(
+            Name=f"{stack_name}-{name}", Description=props.get("Description", ""),
+            KmsKeyId=physical[props["KmsKeyId"]["Ref"]],
+            SecretString=random_source.token_urlsafe(length)[:length])
+        arns[name] = created["ARN"]
+    return arns
 
 
 def _apply_ses(session: Any, template: dict[str, Any], physical: dict[str, str],

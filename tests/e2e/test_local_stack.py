@@ -107,6 +107,36 @@ def test_printed_curl_flow_reaches_sent_with_outbox_copy(local: LocalStack) -> N
     assert dkim.verify(eml.read_bytes(), dnsfunc=lambda name, timeout=5: published.get(name))
 
 
+def _wait_status(local: LocalStack, email_id: str, wanted: str) -> str:
+    deadline, status = time.monotonic() + 20, None
+    while time.monotonic() < deadline and status != wanted:
+        status = requests.get(local.url(f"/v1/emails/{email_id}"), headers=local.auth(),
+                              timeout=10).json()["status"]
+        time.sleep(0.2)
+    return str(status)
+
+
+def test_one_click_unsubscribe_then_marketing_is_suppressed(local: LocalStack) -> None:
+    import email
+    from email import policy
+    body = {"from": f"News <news@{local.dev['domain']}>", "to": "reader@example.org",
+            "subject": "Autumn news", "html": "<p>News</p>", "stream": "marketing"}
+    first = requests.post(local.url("/v1/emails"), json=body, headers=local.auth(),
+                          timeout=10).json()
+    assert _wait_status(local, first["id"], "sent") == "sent"
+    raw = (local.state / "outbox" / f"{first['id']}.eml").read_bytes()
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = parsed["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
+    assert url.startswith(local.dev["api_url"] + "/u/")
+    clicked = requests.post(url, data="List-Unsubscribe=One-Click", timeout=10,
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert clicked.status_code == 200
+    second = requests.post(local.url("/v1/emails"), json=body, headers=local.auth(),
+                           timeout=10).json()
+    assert _wait_status(local, second["id"], "suppressed") == "suppressed"
+
+
 def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack) -> None:
     unknown = requests.get(local.url("/v1/nothing-here"), headers=local.auth(), timeout=10)
     assert unknown.status_code == 404

@@ -38,10 +38,10 @@ class FlakySender:
     def __init__(self, inner, failing: set[str]) -> None:
         self.inner, self.failing = inner, failing
 
-    def send_raw(self, message_id, raw, sender, destinations):
+    def send_raw(self, message_id, raw, sender, destinations, tags=None):
         if message_id in self.failing:
             raise TransientFailure("ses Throttling")
-        return self.inner.send_raw(message_id, raw, sender, destinations)
+        return self.inner.send_raw(message_id, raw, sender, destinations, tags)
 
 
 def test_one_failing_record_is_the_only_one_reported(api, account, stack) -> None:

@@ -71,7 +71,7 @@ def test_bucket_is_private_and_encrypted(sam) -> None:
 
 def test_queue_has_a_dead_letter_queue(sam) -> None:
     queue = sam["Resources"]["SendQueue"]["Properties"]
-    assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 10
     assert "KmsMasterKeyId" in queue
 
 

@@ -1,12 +1,17 @@
-"""MIME building: 7-bit, Bcc-free, readable text alternative."""
+"""MIME building: 7-bit, Bcc-free, attachments byte-identical, inline images by cid."""
 
 from __future__ import annotations
 
+import base64
 import email
+import os
 from email import policy
 
-from chalicelib.mime import build_message, text_from_html
-from chalicelib.models import SendCommand
+from chalicelib.email_models import SendCommand
+from chalicelib.mime import Content, build_message, text_from_html
+
+PDF = b"%PDF-1.4\n" + os.urandom(3000)
+PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(500)
 
 
 def _command(**overrides: object) -> SendCommand:
@@ -16,15 +21,24 @@ def _command(**overrides: object) -> SendCommand:
     return SendCommand.model_validate({**fields, **overrides})
 
 
+def _build(command: SendCommand, unsubscribe: tuple[str, str] | None = None) -> bytes:
+    return build_message(command, Content(command.subject or "", command.html, command.text),
+                         unsubscribe)
+
+
+def _parse(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=policy.default)
+
+
 def test_output_is_seven_bit_with_short_lines() -> None:
-    raw = build_message(_command())
+    raw = _build(_command())
     assert raw.isascii()
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
 
 
 def test_non_ascii_round_trips_and_bcc_stays_out() -> None:
-    parsed = email.message_from_bytes(build_message(_command()), policy=policy.default)
+    parsed = _parse(_build(_command()))
     assert parsed["Subject"].startswith("Größe")
     assert str(parsed["From"]) == "Zoë <z@example.com>"
     assert parsed["Bcc"] is None
@@ -33,10 +47,40 @@ def test_non_ascii_round_trips_and_bcc_stays_out() -> None:
 
 
 def test_text_only_message_has_no_html_part() -> None:
-    parsed = email.message_from_bytes(build_message(_command(html=None, text="plain ✓")),
-                                      policy=policy.default)
+    parsed = _parse(_build(_command(html=None, text="plain ✓")))
     assert parsed.get_content_type() == "text/plain"
     assert parsed.get_content().strip() == "plain ✓"
+
+
+def test_attachments_are_byte_identical_and_inline_images_use_cid() -> None:
+    command = _command(html='<p>Logo: <img src="cid:logo"></p>', attachments=[
+        {"filename": "invoice.pdf", "content": base64.b64encode(PDF).decode()},
+        {"filename": "logo.png", "content": base64.b64encode(PNG).decode(),
+         "content_type": "image/png", "content_id": "logo"}])
+    raw = _build(command)
+    assert raw.isascii()
+    parsed = _parse(raw)
+    assert parsed.get_content_type() == "multipart/mixed"
+    (attachment,) = list(parsed.iter_attachments())
+    assert attachment.get_filename() == "invoice.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == PDF
+    related = next(p for p in parsed.walk() if p.get_content_type() == "multipart/related")
+    image = next(p for p in related.iter_parts() if p.get_content_type() == "image/png")
+    assert image["Content-ID"] == "<logo>" and image.get_content() == PNG
+    assert "cid:logo" in parsed.get_body(("html",)).get_content()
+    assert parsed.get_body(("plain",)) is not None
+
+
+def test_custom_headers_and_list_unsubscribe_are_written_as_is() -> None:
+    url = "https://api.letterbox.example/u/" + "t" * 180
+    mailto = "mailto:unsubscribe@example.com?subject=unsubscribe%20" + "t" * 180
+    raw = _build(_command(headers={"X-Campaign": "autumn-2026"}), (url, mailto))
+    parsed = _parse(raw)
+    assert parsed["X-Campaign"] == "autumn-2026"
+    assert "=?" not in parsed["List-Unsubscribe"], "no RFC 2047 encoded-word"
+    assert parsed["List-Unsubscribe"].replace("\r\n", "").replace(" ", "") == f"<{url}>,<{mailto}>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 def test_text_from_html_keeps_structure_and_links() -> None:

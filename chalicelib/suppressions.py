@@ -1,0 +1,82 @@
+"""The suppression list: addresses an account never mails again (or never markets to)."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from chalicelib.clock import iso
+from chalicelib.errors import NotFound
+from chalicelib.models import SuppressionOut, SuppressionPage, address_of
+
+Reason = Literal["manual", "bounce", "complaint", "unsubscribe"]
+Scope = Literal["all", "marketing"]
+
+
+class SuppressionStore(Protocol):
+    def put(self, account_id: str, record: dict[str, Any]) -> None: ...
+    def get(self, account_id: str, address_hash: str) -> dict[str, Any] | None: ...
+    def get_many(self, account_id: str, hashes: list[str]) -> list[dict[str, Any]]: ...
+    def delete(self, account_id: str, address_hash: str) -> None: ...
+    def page(self, account_id: str, limit: int,
+             cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
+
+
+class AddressHasher(Protocol):
+    def address_hash(self, account_id: str, address: str) -> str: ...
+
+
+class SuppressionService:
+    def __init__(self, store: SuppressionStore, hasher: AddressHasher) -> None:
+        self._store = store
+        self._hasher = hasher
+
+    def add(self, account_id: str, address: str, reason: Reason, scope: Scope, now: datetime,
+            message_id: str | None = None) -> SuppressionOut:
+        bare = address_of(address).lower() or address.lower()
+        return self.add_hash(account_id, self._hasher.address_hash(account_id, bare), bare,
+                             reason, scope, now, message_id)
+
+    def add_hash(self, account_id: str, address_hash: str, address: str | None,
+                 reason: Reason, scope: Scope, now: datetime,
+                 message_id: str | None = None) -> SuppressionOut:
+        """Suppress; a wider existing scope is kept (unsubscribing never narrows 'all')."""
+        existing = self._store.get(account_id, address_hash)
+        if existing and existing["scope"] == "all":
+            scope, reason = "all", existing["reason"]
+        record = {"address_hash": address_hash,
+                  "email": address or (existing or {}).get("email"), "reason": reason,
+                  "scope": scope, "created_at": existing["created_at"] if existing else iso(now),
+                  "message_id": message_id}
+        self._store.put(account_id, record)
+        return self._out(record)
+
+    def is_suppressed_hash(self, account_id: str, address_hash: str, stream: str) -> bool:
+        existing = self._store.get(account_id, address_hash)
+        return existing is not None and (existing["scope"] == "all" or stream == "marketing")
+
+    def remove(self, account_id: str, address: str) -> None:
+        address_hash = self._hasher.address_hash(account_id, address_of(address) or address)
+        if self._store.get(account_id, address_hash) is None:
+            raise NotFound("that address is not suppressed")
+        self._store.delete(account_id, address_hash)
+
+    def list(self, account_id: str, limit: int, cursor: str | None) -> SuppressionPage:
+        items, next_cursor = self._store.page(account_id, limit, cursor)
+        return SuppressionPage(data=[self._out(i) for i in items],
+                               has_more=next_cursor is not None, next_cursor=next_cursor)
+
+    def suppressed(self, account_id: str, addresses: builtins.list[str],
+                   stream: str) -> set[str]:
+        """Which of these addresses must not receive mail of this stream."""
+        by_hash = {self._hasher.address_hash(account_id, a): a for a in addresses}
+        hits = self._store.get_many(account_id, list(by_hash))
+        return {by_hash[h["address_hash"]] for h in hits
+                if h["scope"] == "all" or stream == "marketing"}
+
+    @staticmethod
+    def _out(record: dict[str, Any]) -> SuppressionOut:
+        return SuppressionOut(email=record.get("email"), reason=record["reason"],
+                              scope=record["scope"], created_at=record["created_at"],
+                              message_id=record.get("message_id"))

@@ -1,0 +1,57 @@
+"""HMAC-signed tokens for links in mail (unsubscribe now, tracking later).
+
+A token is ``base64url(payload) "." base64url(HMAC-SHA256(key, payload))``; each purpose uses
+its own key derived from the deployment secret, so a token for one purpose is worthless for
+another. Verification compares in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenSigner:
+    def __init__(self, secret: Callable[[], bytes]) -> None:
+        self._secret = secret  # fetched lazily: most requests never sign anything
+
+    def key(self, purpose: str) -> bytes:
+        return hmac.new(self._secret(), f"letterbox/{purpose}".encode(), hashlib.sha256).digest()
+
+    def seal(self, purpose: str, payload: dict[str, Any]) -> str:
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        mac = hmac.new(self.key(purpose), body, hashlib.sha256).digest()
+        return f"{_b64(body)}.{_b64(mac)}"
+
+    def open(self, purpose: str, token: str) -> dict[str, Any] | None:
+        """The payload, or None for anything forged, truncated or malformed."""
+        body_part, _, mac_part = token.partition(".")
+        try:
+            body, mac = _unb64(body_part), _unb64(mac_part)
+        except (ValueError, TypeError):
+            return None
+        expected = hmac.new(self.key(purpose), body, hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, expected):
+            return None
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return None
+        return payload if isinstance(payload, dict) else None
+
+    def address_hash(self, account_id: str, address: str) -> str:
+        """The keyed hash that identifies an address in the suppression list."""
+        message = f"{account_id}:{address.strip().lower()}".encode()
+        return hmac.new(self.key("suppression"), message, hashlib.sha256).hexdigest()
