@@ -7,14 +7,16 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Rate, Response, SQSEvent
 
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import domains, edge, emails, smtp, suppressions, templates
+from chalicelib.routes import (domains, edge, emails, provider_webhooks, smtp, suppressions,
+                               templates)
 from chalicelib.web import Api, Call, json_error_middleware
 
 app = Chalice(app_name="letterbox")
 app.debug = False
 app.register_middleware(json_error_middleware, "http")
 api = Api(app, edge)
-APIS = (api, emails.api, domains.api, smtp.api, templates.api, suppressions.api)
+APIS = (api, emails.api, domains.api, smtp.api, templates.api, suppressions.api,
+        provider_webhooks.api)
 for module_api in APIS[1:]:
     assert isinstance(module_api.app, Blueprint)
     app.register_blueprint(module_api.app)

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Bodies above this go to S3; SQS allows 1 MiB now, 256 KiB on older queues.
     queue_offload_bytes: int = 200_000
     purge_first_run_days: int = 30
+    # Local mode only: the certificate its mailbox simulator signs SNS messages with.
+    sns_local_cert_file: Path | None = None
 
 
 @lru_cache(maxsize=1)

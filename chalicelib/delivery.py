@@ -133,8 +133,11 @@ class SendWorker:
             raise PermanentFailure(f"domain_not_verified: {domain} is not verified")
         raw = sign_message(build_message(command, content, self._unsubscribe(command)),
                            domain, keys)
+        # SES events carry these tags back: they find the message again (events.py).
+        tags = [{"name": "letterbox_account", "value": account_id},
+                *(t.model_dump() for t in command.tags)]
         ses_id = self._sender.send_raw(message_id, raw, address_of(command.from_), deliver_to,
-                                       [t.model_dump() for t in command.tags])
+                                       tags)
         try:
             self._finish(account_id, message_id, "sent", now, command=command,
                          fields={"ses_message_id": ses_id, "subject": content.subject},

@@ -230,3 +230,8 @@ class TemplatePage(OutputModel):
     data: list[TemplateOut]
     has_more: bool
     next_cursor: str | None = None
+
+
+class WebhookAck(OutputModel):
+    recorded: int | None = None
+    subscription: str | None = None

@@ -16,7 +16,9 @@ from chalicelib.adapters.dns_lookup import DnsLookup, ZoneFileResolver
 from chalicelib.adapters.domain_store import DynamoDomainStore
 from chalicelib.adapters.dynamo import DynamoTable
 from chalicelib.adapters.message_store import DynamoMessageStore
+from chalicelib.adapters.https_fetch import local_or_fetch
 from chalicelib.adapters.iam import IamSmtpUsers
+from chalicelib.adapters.sns_subscriptions import SnsSubscriptions
 from chalicelib.adapters.kms import KmsSecrets
 from chalicelib.adapters.ses import EmailSender, OutboxRecorder, SesEmailSender
 from chalicelib.adapters.ses_identities import LocalSesIdentities, SesV2Identities
@@ -30,8 +32,10 @@ from chalicelib.adapters.template_store import DynamoTemplateStore
 from chalicelib.delivery import SendWorker
 from chalicelib.edge import ApiEdge
 from chalicelib.idempotency import IdempotentRequests
+from chalicelib.ingest import ProviderEventService
 from chalicelib.limits import Limits
 from chalicelib.send import EmailService
+from chalicelib.sns import SnsVerifier
 from chalicelib.suppressions import SuppressionService
 from chalicelib.templates import TemplateService
 from chalicelib.tokens import TokenSigner
@@ -109,6 +113,13 @@ class Container:
     @cached_property
     def unsubscribe(self) -> UnsubscribeService:
         return UnsubscribeService(self.tokens, self.message_store, self.suppressions)
+
+    @cached_property
+    def provider_events(self) -> ProviderEventService:
+        verifier = SnsVerifier(local_or_fetch(self.settings.sns_local_cert_file),
+                               {self.settings.ses_events_topic_arn})
+        return ProviderEventService(verifier, self.message_store, self.suppressions,
+                                    SnsSubscriptions(self.client("sns")))
 
     @cached_property
     def emails(self) -> EmailService:

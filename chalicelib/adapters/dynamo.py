@@ -29,7 +29,14 @@ _RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
 
 
 class ConditionFailed(Exception):
-    """The write's condition did not hold (the item changed, or was not there)."""
+    """The write's condition did not hold (the item changed, or was not there).
+
+    For a transaction, ``failed`` holds the indexes of the operations whose condition failed.
+    """
+
+    def __init__(self, code: str, failed: tuple[int, ...] = ()) -> None:
+        super().__init__(code)
+        self.failed = failed
 
 
 def to_wire(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,8 +64,10 @@ def _raise_for(err: ClientError) -> None:
         raise ConditionFailed(code) from err
     if code == "TransactionCanceledException":
         reasons = err.response.get("CancellationReasons", [])
-        if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
-            raise ConditionFailed(code) from err
+        failed = tuple(i for i, r in enumerate(reasons)
+                       if r.get("Code") == "ConditionalCheckFailed")
+        if failed:
+            raise ConditionFailed(code, failed) from err
     if code in _RETRYABLE or code == "TransactionCanceledException":
         raise TransientFailure(f"dynamodb {code}") from err
     raise err
@@ -253,6 +262,18 @@ class DynamoTable:
     def set_checkpoint(self, name: str, value: str) -> None:
         self.put({"pk": "SYSTEM", "sk": f"CHECKPOINT#{name}", "value": value},
                  DataClass.OPERATIONAL, None)
+
+    def counter_op(self, key: Key, counts: Mapping[str, int], data_class: DataClass,
+                   clock_start: datetime) -> dict[str, Any]:
+        """An ``Update`` adding to counters (stats), stamped with its class's expiry."""
+        expires_at = expiry_for(data_class, clock_start) or 0
+        names = {f"#c{i}": name for i, name in enumerate(counts)}
+        values: dict[str, Any] = {f":c{i}": n for i, n in enumerate(counts.values())}
+        values.update({":class": data_class.value, ":e": expires_at,
+                       ":b": expiry_bucket(expires_at)})
+        adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
+        return self.update_op(key, f"ADD {adds} SET retention_class = :class, expires_at = :e, "
+                                   "expiry_bucket = :b", values, names=names)
 
     def start_clock(self, key: Key, data_class: DataClass, clock_start: datetime) -> None:
         """Give a deferred-clock item (open account, undelivered letter) its expiry now."""

@@ -12,6 +12,8 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
+from chalicelib.events import STATUS_RANK
+from chalicelib.models import address_of
 from chalicelib.retention import DataClass
 
 
@@ -26,44 +28,102 @@ def _key(account_id: str, message_id: str) -> dict[str, str]:
     return {"pk": f"ACCT#{account_id}", "sk": f"EM#{message_id}"}
 
 
+def stat_name(event: dict[str, Any]) -> str:
+    """The daily counter an event adds to (privacy-proxy opens are counted apart)."""
+    if event["type"] == "opened" and (event.get("data") or {}).get("machine_open"):
+        return "machine_opened"
+    return str(event["type"])
+
+
+def _listed(message: dict[str, Any]) -> Item:
+    """The message with what the listing index and its filters read."""
+    account_id, message_id = message["account_id"], message["message_id"]
+    recipients = [address_of(m).lower() for key in ("to", "cc", "bcc")
+                  for m in message.get(key) or []]
+    return {**_key(account_id, message_id), **message, "gsi2pk": f"EMAILS#{account_id}",
+            "gsi2sk": message_id, "recipients": recipients,
+            "status_rank": STATUS_RANK.get(message["status"], 0),
+            "tag_keys": [f"{t['name']}:{t['value']}" for t in message.get("tags") or []]}
+
+
 class DynamoMessageStore:
     def __init__(self, table: DynamoTable) -> None:
         self._table = table
 
     def _event_item(self, account_id: str, event: dict[str, Any]) -> Item:
         return {"pk": f"ACCT#{account_id}",
-                "sk": f"EM#{event['message_id']}#EVT#{event['event_id']}", **event}
+                "sk": f"EM#{event['message_id']}#EVT#{event['event_id']}",
+                "gsi2pk": f"EVENTS#{account_id}", "gsi2sk": event["event_id"], **event}
 
-    def _event_op(self, account_id: str, event: dict[str, Any], at: datetime) -> dict[str, Any]:
+    def _event_op(self, account_id: str, event: dict[str, Any], at: datetime,
+                  condition: str | None = None) -> dict[str, Any]:
         return self._table.put_op(self._event_item(account_id, event),
-                                  DataClass.ENGAGEMENT_EVENT, at)
+                                  DataClass.ENGAGEMENT_EVENT, at, condition=condition)
+
+    def _stats_op(self, account_id: str, counts: dict[str, int], at: datetime
+                  ) -> dict[str, Any]:
+        day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        return self._table.counter_op({"pk": f"ACCT#{account_id}", "sk": f"STATS#{day:%Y-%m-%d}"},
+                                      counts, DataClass.DAILY_STATS, day)
 
     def create(self, message: dict[str, Any], event: dict[str, Any], now: datetime) -> None:
         """The message and its first event, together or not at all."""
         account_id = message["account_id"]
-        item = {**_key(account_id, message["message_id"]), **message}
         self._table.transact([
-            self._table.put_op(item, DataClass.MESSAGE_LOG, now,
+            self._table.put_op(_listed(message), DataClass.MESSAGE_LOG, now,
                                condition="attribute_not_exists(pk)"),
             self._event_op(account_id, event, now),
+            self._stats_op(account_id, {stat_name(event): 1}, now),
         ])
 
     def create_many(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]],
                     now: datetime) -> None:
         """A batch's messages and events in 25-item writes (fresh ids: no conditions needed)."""
         entries: list[tuple[Item, DataClass, datetime | None]] = []
+        counts: dict[str, int] = {}
         for message, event in pairs:
-            account_id = message["account_id"]
-            entries.append(({**_key(account_id, message["message_id"]), **message},
-                            DataClass.MESSAGE_LOG, now))
-            entries.append((self._event_item(account_id, event), DataClass.ENGAGEMENT_EVENT,
-                            now))
+            entries.append((_listed(message), DataClass.MESSAGE_LOG, now))
+            entries.append((self._event_item(message["account_id"], event),
+                            DataClass.ENGAGEMENT_EVENT, now))
+            counts[stat_name(event)] = counts.get(stat_name(event), 0) + 1
         self._table.put_many(entries)
+        if pairs:
+            self._table.transact([self._stats_op(pairs[0][0]["account_id"], counts, now)])
 
     def record_events(self, account_id: str, events: list[dict[str, Any]],
                       now: datetime) -> None:
-        self._table.put_many([(self._event_item(account_id, e), DataClass.ENGAGEMENT_EVENT, now)
-                              for e in events])
+        """Events that change no status, with their daily counts, 50 to a transaction."""
+        for start in range(0, len(events), 50):
+            chunk = events[start:start + 50]
+            counts: dict[str, int] = {}
+            for event in chunk:
+                counts[stat_name(event)] = counts.get(stat_name(event), 0) + 1
+            self._table.transact([*(self._event_op(account_id, e, now) for e in chunk),
+                                  self._stats_op(account_id, counts, now)])
+
+    def apply_event(self, account_id: str, message_id: str, event: dict[str, Any],
+                    status: str | None, now: datetime) -> bool:
+        """A provider event, exactly once (its id is derived from the provider's): the event
+        and its count always, the status only forward. False if it was already recorded."""
+        event_op = self._event_op(account_id, event, now, condition="attribute_not_exists(pk)")
+        stats_op = self._stats_op(account_id, {stat_name(event): 1}, now)
+        if status is not None:
+            status_op = self._table.update_op(
+                _key(account_id, message_id), "SET #s = :s, status_rank = :r, updated_at = :now",
+                {":s": status, ":r": STATUS_RANK[status], ":now": event["timestamp"]},
+                condition="attribute_exists(pk) AND (attribute_not_exists(status_rank) "
+                          "OR status_rank < :r)", names={"#s": "status"})
+            try:
+                self._table.transact([event_op, stats_op, status_op])
+                return True
+            except ConditionFailed as err:
+                if 0 in err.failed:
+                    return False
+        try:
+            self._table.transact([event_op, stats_op])  # a late event: timeline only
+        except ConditionFailed:
+            return False
+        return True
 
     def get(self, account_id: str, message_id: str) -> Item | None:
         return self._table.get(f"ACCT#{account_id}", f"EM#{message_id}")
@@ -108,12 +168,13 @@ class DynamoMessageStore:
                    event: dict[str, Any], now: datetime, fields: dict[str, Any] | None = None,
                    from_status: tuple[str, ...] = ("queued",)) -> bool:
         """Move to ``status`` and record the event atomically; False if it had moved on."""
-        values: dict[str, Any] = {":s": status, ":now": event["timestamp"]}
+        values: dict[str, Any] = {":s": status, ":now": event["timestamp"],
+                                  ":r": STATUS_RANK.get(status, 0)}
         allowed = []
         for index, name in enumerate(from_status):
             values[f":from{index}"] = name
             allowed.append(f":from{index}")
-        sets = ["#s = :s", "updated_at = :now"]
+        sets = ["#s = :s", "updated_at = :now", "status_rank = :r"]
         names = {"#s": "status"}
         for index, (name, value) in enumerate((fields or {}).items()):
             sets.append(f"#f{index} = :f{index}")
@@ -126,6 +187,7 @@ class DynamoMessageStore:
                                       values, condition=f"#s IN ({', '.join(allowed)})",
                                       names=names),
                 self._event_op(account_id, event, now),
+                self._stats_op(account_id, {stat_name(event): 1}, now),
             ])
         except ConditionFailed:
             return False
@@ -135,15 +197,17 @@ class DynamoMessageStore:
                now: datetime) -> bool:
         """Cancelled, unless a worker already holds it (then it is as good as sent)."""
         values = {":s": "cancelled", ":now": event["timestamp"], ":q": "queued",
-                  ":sc": "scheduled", ":t": int(now.timestamp())}
+                  ":sc": "scheduled", ":t": int(now.timestamp()),
+                  ":r": STATUS_RANK["cancelled"]}
         try:
             self._table.transact([
                 self._table.update_op(
                     _key(account_id, message_id),
-                    "SET #s = :s, updated_at = :now REMOVE gsi1pk, gsi1sk", values,
-                    condition="#s IN (:q, :sc) AND (attribute_not_exists(claim_until) "
-                              "OR claim_until < :t)", names={"#s": "status"}),
+                    "SET #s = :s, updated_at = :now, status_rank = :r REMOVE gsi1pk, gsi1sk",
+                    values, condition="#s IN (:q, :sc) AND (attribute_not_exists(claim_until) "
+                                      "OR claim_until < :t)", names={"#s": "status"}),
                 self._event_op(account_id, event, now),
+                self._stats_op(account_id, {"cancelled": 1}, now),
             ])
         except ConditionFailed:
             return False

@@ -70,7 +70,10 @@ def main(port: int = 8000) -> None:
     env = provision(session, "letterbox-local",
                     {"PublicBaseUrl": f"http://127.0.0.1:{port}"})
     os.environ.update(env)
+    from letterbox.local.simulator import LocalSnsSigner
+    signer = LocalSnsSigner(STATE / "sns-local-cert.pem")
     os.environ.update({"LETTERBOX_OUTBOX_DIR": str(STATE / "outbox"),
+                       "LETTERBOX_SNS_LOCAL_CERT_FILE": str(STATE / "sns-local-cert.pem"),
                        "LETTERBOX_DNS_ZONE_FILE": str(STATE / "zone.txt"),
                        "LETTERBOX_LOCAL_MODE": "true", "LETTERBOX_STAGE": "local"})
     (STATE / "stack.json").write_text(json.dumps(
@@ -93,6 +96,13 @@ def main(port: int = 8000) -> None:
     import app as app_module
     stop = threading.Event()
     threads = start_background(app_module, session, env, stop)
+    from letterbox.local.simulator import SimulatingSender, WebhookPoster
+    poster = WebhookPoster(f"{api_url}/webhooks/ses", stop, report)
+    container = wiring.container()
+    wiring.use(email_sender=SimulatingSender(container.email_sender, signer,
+                                             env["LETTERBOX_SES_EVENTS_TOPIC_ARN"], poster.post))
+    poster.start()
+    threads.append(poster)
     server = make_server(app_module.app, port)
     print(f"\nLetterbox is running on {api_url} (embedded AWS at {endpoint}).")
     print(f"Dev account {seeded.account_id}, verified domain {seeded.domain}; "

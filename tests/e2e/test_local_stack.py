@@ -137,6 +137,23 @@ def test_one_click_unsubscribe_then_marketing_is_suppressed(local: LocalStack) -
     assert _wait_status(local, second["id"], "suppressed") == "suppressed"
 
 
+def test_mailbox_simulator_events_arrive_through_the_webhook(local: LocalStack) -> None:
+    ids = {}
+    for name in ("success", "bounce", "complaint", "suppressionlist"):
+        ids[name] = requests.post(local.url("/v1/emails"), headers=local.auth(), timeout=10,
+                                  json={"from": f"hi@{local.dev['domain']}",
+                                        "to": f"{name}@simulator.amazonses.com",
+                                        "subject": name, "text": "t"}).json()["id"]
+    assert _wait_status(local, ids["success"], "delivered") == "delivered"
+    assert _wait_status(local, ids["bounce"], "bounced") == "bounced"
+    assert _wait_status(local, ids["complaint"], "complained") == "complained"
+    assert _wait_status(local, ids["suppressionlist"], "bounced") == "bounced"
+    suppressed = {s["email"] for s in requests.get(local.url("/v1/suppressions?limit=100"),
+                                                   headers=local.auth(), timeout=10
+                                                   ).json()["data"]}
+    assert {"bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"} <= suppressed
+
+
 def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack) -> None:
     unknown = requests.get(local.url("/v1/nothing-here"), headers=local.auth(), timeout=10)
     assert unknown.status_code == 404

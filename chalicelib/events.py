@@ -1,0 +1,104 @@
+"""One event vocabulary, and SES's events mapped into it by lookup tables.
+
+Both SES shapes are read: event publishing (``eventType``) and feedback notifications
+(``notificationType``). An unknown type maps to ``unknown``, never to an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# SES type → (our type, the key holding its details, the key listing its recipients).
+SES_TYPES: dict[str, tuple[str, str, str | None]] = {
+    "Send": ("sent", "send", None),
+    "Delivery": ("delivered", "delivery", "recipients"),
+    "Bounce": ("bounced", "bounce", "bouncedRecipients"),
+    "Complaint": ("complained", "complaint", "complainedRecipients"),
+    "Reject": ("rejected", "reject", None),
+    "Open": ("opened", "open", None),
+    "Click": ("clicked", "click", None),
+    "Rendering Failure": ("failed", "failure", None),
+    "DeliveryDelay": ("deferred", "deliveryDelay", "delayedRecipients"),
+    "Subscription": ("unsubscribed", "subscription", None),
+}
+BOUNCE_TYPES = {"Permanent": "permanent", "Transient": "transient",
+                "Undetermined": "undetermined"}
+# How far along a message is; a status only ever moves to a higher rank.
+STATUS_RANK = {"scheduled": 0, "queued": 1, "sent": 2, "deferred": 3, "delivered": 4,
+               "rejected": 5, "failed": 5, "bounced": 6, "complained": 7, "suppressed": 8,
+               "cancelled": 8}
+# Events that are about engagement, not delivery: they never move the status.
+ENGAGEMENT = frozenset({"opened", "clicked", "unsubscribed", "unknown"})
+# Detail fields worth keeping on our event (the raw event is kept too, for its retention).
+_DETAIL_KEYS = ("smtpResponse", "processingTimeMillis", "reportingMTA", "feedbackId",
+                "complaintFeedbackType", "complaintSubType", "reason", "link", "userAgent",
+                "errorMessage", "delayType", "expirationTime", "status", "diagnosticCode",
+                "action")
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One normalized event for one recipient (or for the whole message)."""
+
+    type: str
+    letterbox_id: str | None
+    account_id: str | None
+    ses_message_id: str | None
+    recipient: str | None
+    timestamp: str
+    bounce_type: str | None = None
+    bounce_subtype: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suppresses(self) -> bool:
+        """Permanent bounces and complaints put the address on the suppression list."""
+        return self.type == "complained" or (self.type == "bounced"
+                                             and self.bounce_type == "permanent")
+
+
+def _tag(mail: dict[str, Any], name: str) -> str | None:
+    values = (mail.get("tags") or {}).get(name) or []
+    return str(values[0]) if values else None
+
+
+def _header(mail: dict[str, Any], name: str) -> str | None:
+    for header in mail.get("headers") or []:
+        if str(header.get("name", "")).lower() == name.lower():
+            return str(header.get("value"))
+    return None
+
+
+def normalize_ses(event: dict[str, Any]) -> list[ProviderEvent]:
+    """An SES event (or feedback notification) as our events, one per affected recipient."""
+    ses_type = str(event.get("eventType") or event.get("notificationType") or "")
+    kind, detail_key, recipients_key = SES_TYPES.get(ses_type, ("unknown", "", None))
+    mail = event.get("mail") or {}
+    detail = event.get(detail_key) or {} if detail_key else {}
+    timestamp = str(detail.get("timestamp") or mail.get("timestamp") or "")
+    base: dict[str, Any] = {
+        "type": kind,
+        "letterbox_id": _tag(mail, "letterbox_id") or _header(mail, "X-Letterbox-Id"),
+        "account_id": _tag(mail, "letterbox_account"),
+        "ses_message_id": mail.get("messageId"),
+        "timestamp": timestamp,
+        "raw": event,
+    }
+    if kind == "bounced":
+        base["bounce_type"] = BOUNCE_TYPES.get(str(detail.get("bounceType")), "undetermined")
+        base["bounce_subtype"] = str(detail.get("bounceSubType") or "Undetermined")
+    shared = {k: detail[k] for k in _DETAIL_KEYS if detail.get(k) is not None}
+    if kind == "unknown":
+        shared["ses_type"] = ses_type
+    if recipients_key is None:
+        destination = mail.get("destination") or []
+        recipient = destination[0] if len(destination) == 1 else None
+        return [ProviderEvent(recipient=recipient, **base, details=shared)]
+    listed = detail.get(recipients_key) or []
+    return [ProviderEvent(
+        recipient=entry if isinstance(entry, str) else entry.get("emailAddress"), **base,
+        details={**shared, **({k: entry[k] for k in _DETAIL_KEYS if k in entry}
+                              if isinstance(entry, dict) else {})})
+        for entry in listed] or [ProviderEvent(recipient=None, **base, details=shared)]
