@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     signing_secret_arn: str = ""
     # Where recipients reach /u/ and /t/ links: the API's public URL (custom domain).
     public_base_url: str = ""
+    # Set only behind a CDN that writes it (CloudFront-Viewer-Country): a coarse country.
+    trusted_country_header: str = ""
     rate_limit_per_second: int = 50
     daily_quota: int = 50_000
     # Retry backoff for throttled sends: base * 2^(attempt-1) seconds, capped at 15 minutes.

@@ -41,6 +41,12 @@ class WorkerMessages(Protocol):
 
 class Keyring(Protocol):
     def signing_keys(self, account_id: str, domain: str) -> list[SigningKey]: ...
+    def tracking_defaults(self, account_id: str, domain: str) -> tuple[bool, bool]: ...
+
+
+class Instrumenter(Protocol):
+    def instrument(self, markup: str, account_id: str, message_id: str, recipients: list[str],
+                   opens: bool, clicks: bool) -> str: ...
 
 
 class ContentReader(Protocol):
@@ -66,7 +72,8 @@ class SendOutcome:
 class SendWorker:
     def __init__(self, messages: WorkerMessages, sender: EmailSender, keyring: Keyring,
                  content: ContentReader, suppressions: SuppressionCheck, links: LinkSigner,
-                 public_base_url: str) -> None:
+                 public_base_url: str, tracking: Instrumenter) -> None:
+        self._tracking = tracking
         self._messages = messages
         self._sender = sender
         self._keyring = keyring
@@ -131,6 +138,12 @@ class SendWorker:
         keys = self._keyring.signing_keys(account_id, domain)
         if not keys:
             raise PermanentFailure(f"domain_not_verified: {domain} is not verified")
+        default_opens, default_clicks = self._keyring.tracking_defaults(account_id, domain)
+        opens = default_opens if command.track_opens is None else command.track_opens
+        clicks = default_clicks if command.track_clicks is None else command.track_clicks
+        if content.html is not None and (opens or clicks):  # before signing, always
+            content = Content(content.subject, self._tracking.instrument(
+                content.html, account_id, message_id, deliver_to, opens, clicks), content.text)
         raw = sign_message(build_message(command, content, self._unsubscribe(command)),
                            domain, keys)
         # SES events carry these tags back: they find the message again (events.py).

@@ -20,7 +20,7 @@ from chalicelib.dns_records import (Lookup, check_record, expected_records, rota
                                     sends_correctly)
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import has_prefix, new_id
-from chalicelib.models import DnsRecordOut, DomainCreate, DomainOut, DomainPage
+from chalicelib.models import DnsRecordOut, DomainCreate, DomainOut, DomainPage, DomainUpdate
 
 ALGORITHMS: dict[str, list[Algorithm]] = {"rsa2048": ["rsa-sha256"],
                                           "rsa2048+ed25519": ["rsa-sha256", "ed25519-sha256"]}
@@ -152,6 +152,14 @@ class DomainService:
             keys.append(key)
         return keys
 
+    def update_domain(self, principal: Principal, domain_id: str, request: DomainUpdate
+                      ) -> DomainOut:
+        record = self._owned(principal, domain_id)
+        changes = request.model_dump(exclude_unset=True, exclude_none=True)
+        if not changes:
+            return self._out(record)
+        return self._out(self._store.update(principal.account_id, record["name"], changes))
+
     def rotate_dkim(self, principal: Principal, domain_id: str, now: datetime) -> DomainOut:
         record = self._owned(principal, domain_id)
         if any(key["state"] == "pending" for key in record["keys"]):
@@ -180,7 +188,9 @@ class DomainService:
         return DomainOut(id=record["domain_id"], name=record["name"], status=record["status"],
                          dkim=record["dkim"], mail_from=record["mail_from"], records=records,
                          created_at=record["created_at"], verified_at=record.get("verified_at"),
-                         last_checked_at=record.get("last_checked_at"))
+                         last_checked_at=record.get("last_checked_at"),
+                         track_opens=bool(record.get("track_opens")),
+                         track_clicks=bool(record.get("track_clicks")))
 
 
 class DomainKeyring:
@@ -190,21 +200,29 @@ class DomainKeyring:
         self._store = store
         self._secrets = secrets
         self._ttl = ttl_seconds
-        self._cache: dict[tuple[str, str], tuple[float, list[SigningKey]]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
         self._plaintext: dict[bytes, bytes] = {}  # ciphertext → key: one KMS call per key
 
-    def signing_keys(self, account_id: str, domain: str) -> list[SigningKey]:
-        """Empty when the domain is missing, deleted or not verified: such mail is not sent."""
+    def _record(self, account_id: str, domain: str) -> dict[str, Any] | None:
         cached = self._cache.get((account_id, domain))
         if cached and cached[0] > time.monotonic():
             return cached[1]
         record = self._store.get_by_name(account_id, domain)
-        keys: list[SigningKey] = []
-        if record is not None and record["status"] == "verified":
-            keys = [SigningKey(k["selector"], k["algorithm"], self._private(account_id, record, k))
-                    for k in record["keys"] if k["state"] == "active"]
-        self._cache[(account_id, domain)] = (time.monotonic() + self._ttl, keys)
-        return keys
+        self._cache[(account_id, domain)] = (time.monotonic() + self._ttl, record)
+        return record
+
+    def signing_keys(self, account_id: str, domain: str) -> list[SigningKey]:
+        """Empty when the domain is missing, deleted or not verified: such mail is not sent."""
+        record = self._record(account_id, domain)
+        if record is None or record["status"] != "verified":
+            return []
+        return [SigningKey(k["selector"], k["algorithm"], self._private(account_id, record, k))
+                for k in record["keys"] if k["state"] == "active"]
+
+    def tracking_defaults(self, account_id: str, domain: str) -> tuple[bool, bool]:
+        """(opens, clicks) for messages that do not say: the domain's settings, off by default."""
+        record = self._record(account_id, domain) or {}
+        return bool(record.get("track_opens")), bool(record.get("track_clicks"))
 
     def _private(self, account_id: str, record: dict[str, Any], key: dict[str, Any]) -> bytes:
         ciphertext = bytes(key["private_ciphertext"])

@@ -139,6 +139,13 @@ class DomainOut(OutputModel):
     created_at: str
     verified_at: str | None = None
     last_checked_at: str | None = None
+    track_opens: bool = False
+    track_clicks: bool = False
+
+
+class DomainUpdate(InputModel):
+    track_opens: bool | None = Field(default=None, description="Default for this domain's mail.")
+    track_clicks: bool | None = None
 
 
 class DomainPage(OutputModel):

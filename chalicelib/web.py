@@ -121,7 +121,7 @@ class Api:
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         op = Operation(method, path, summary, scope, body, responses, tags, idempotent)
         self.operations.append(op)
-        status = min(code for code in responses if code < 300)
+        status = min(code for code in responses if code < 400)
 
         def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
             def run(call: Call, params: dict[str, str]) -> dict[str, Any]:

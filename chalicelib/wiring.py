@@ -39,6 +39,7 @@ from chalicelib.sns import SnsVerifier
 from chalicelib.suppressions import SuppressionService
 from chalicelib.templates import TemplateService
 from chalicelib.tokens import TokenSigner
+from chalicelib.tracking import TrackingService
 from chalicelib.unsubscribe import UnsubscribeService
 from chalicelib.smtp import SmtpCredentialService
 
@@ -175,7 +176,12 @@ class Container:
     @cached_property
     def send_worker(self) -> SendWorker:
         return SendWorker(self.message_store, self.email_sender, self.keyring, self.content,
-                          self.suppressions, self.tokens, self.settings.public_base_url)
+                          self.suppressions, self.tokens, self.settings.public_base_url,
+                          self.tracking)
+
+    @cached_property
+    def tracking(self) -> TrackingService:
+        return TrackingService(self.tokens, self.message_store, self.settings.public_base_url)
 
 
 _container: Container | None = None

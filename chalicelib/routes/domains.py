@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chalicelib import wiring
 from chalicelib.clock import utcnow
-from chalicelib.models import Deleted, DomainCreate, DomainOut, DomainPage, ErrorBody
+from chalicelib.models import (Deleted, DomainCreate, DomainOut, DomainPage, DomainUpdate,
+                               ErrorBody)
 from chalicelib.routes import blueprint_api
 from chalicelib.web import Call
 
@@ -29,6 +30,12 @@ def list_domains(call: Call) -> DomainPage:
                responses={200: DomainOut, 404: ErrorBody}, tags=TAGS)
 def get_domain(call: Call, domain_id: str) -> DomainOut:
     return wiring.container().domains.get_domain(call.account, domain_id)
+
+
+@api.operation("PATCH", "/v1/domains/{domain_id}", summary="Tracking defaults of a domain",
+               body=DomainUpdate, responses={200: DomainOut, 404: ErrorBody}, tags=TAGS)
+def update_domain(call: Call, domain_id: str) -> DomainOut:
+    return wiring.container().domains.update_domain(call.account, domain_id, call.body)
 
 
 @api.operation("DELETE", "/v1/domains/{domain_id}", summary="Remove a sending domain",
