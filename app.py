@@ -7,8 +7,8 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Rate, Response, SQSEvent
 
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import (domains, edge, emails, provider_webhooks, smtp, suppressions,
-                               templates, tracking)
+from chalicelib.routes import (domains, edge, emails, logs, provider_webhooks, smtp,
+                               suppressions, templates, tracking)
 from chalicelib.web import Api, Call, json_error_middleware
 
 app = Chalice(app_name="letterbox")
@@ -18,7 +18,7 @@ app.api.binary_types.append("image/*")
 app.register_middleware(json_error_middleware, "http")
 api = Api(app, edge)
 APIS = (api, emails.api, domains.api, smtp.api, templates.api, suppressions.api,
-        provider_webhooks.api, tracking.api)
+        provider_webhooks.api, tracking.api, logs.api)
 for module_api in APIS[1:]:
     assert isinstance(module_api.app, Blueprint)
     app.register_blueprint(module_api.app)

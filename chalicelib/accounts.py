@@ -27,6 +27,7 @@ class AccountStore(Protocol):
     def get_key(self, key_id: str) -> dict[str, Any] | None: ...
     def list_keys(self, account_id: str) -> list[dict[str, Any]]: ...
     def revoke_key(self, key_id: str, now: datetime) -> bool: ...
+    def resume_account(self, account_id: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Principal:
     key_id: str
     scope: Scope
     domains: frozenset[str] = field(default_factory=frozenset)
+    sending_paused: bool = False
 
     def require(self, scope: Scope) -> None:
         if scope == "full" and self.scope != "full":
@@ -126,7 +128,13 @@ class AccountService:
         if account is None or account["status"] != "active":
             raise AccountClosed("this account is closed")
         return Principal(account_id=record["account_id"], key_id=record["key_id"],
-                         scope=record["scope"], domains=frozenset(record.get("domains", [])))
+                         scope=record["scope"], domains=frozenset(record.get("domains", [])),
+                         sending_paused=bool(account.get("sending_paused")))
+
+    def resume_sending(self, account_id: str) -> None:
+        """Operator only: after the cause of the bounces or complaints is fixed."""
+        self._open_account(account_id)
+        self._store.resume_account(account_id)
 
     def _open_account(self, account_id: str) -> dict[str, Any]:
         account = self._store.get_account(account_id)

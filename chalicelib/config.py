@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     # Set only behind a CDN that writes it (CloudFront-Viewer-Country): a coarse country.
     trusted_country_header: str = ""
+    # Account protection: pause before SES reviews the whole AWS account.
+    protection_min_volume: int = 200
+    protection_bounce_rate: float = 0.05
+    protection_complaint_rate: float = 0.001
     rate_limit_per_second: int = 50
     daily_quota: int = 50_000
     # Retry backoff for throttled sends: base * 2^(attempt-1) seconds, capped at 15 minutes.

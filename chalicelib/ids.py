@@ -16,7 +16,12 @@ def new_id(prefix: str, now_ms: int | None = None) -> str:
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
     millis = int(time.time() * 1000) if now_ms is None else now_ms
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    return _encode(prefix, millis, int.from_bytes(os.urandom(10), "big"))
+
+
+def _encode(prefix: str, millis: int, tail: int) -> str:
+    """48 bits of milliseconds and 80 bits of ``tail``, in Crockford base32."""
+    value = (millis << 80) | tail
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])
@@ -27,13 +32,13 @@ def new_id(prefix: str, now_ms: int | None = None) -> str:
 def derived_id(prefix: str, moment_ms: int, seed: str) -> str:
     """A ULID whose random part comes from ``seed``: the same input always gives the same id,
     which makes recording a provider's event twice a no-op."""
-    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10], "big")
-    value = (moment_ms << 80) | digest
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return f"{prefix}_{''.join(reversed(chars))}"
+    return _encode(prefix, moment_ms,
+                   int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10], "big"))
+
+
+def id_bound(prefix: str, moment_ms: int, upper: bool) -> str:
+    """The lowest (or highest) id of that type created in that millisecond: for time ranges."""
+    return _encode(prefix, moment_ms, (1 << 80) - 1 if upper else 0)
 
 
 def has_prefix(value: str, prefix: str) -> bool:

@@ -20,7 +20,8 @@ from chalicelib.clock import iso
 from chalicelib.email_models import (MAX_RAW_BYTES, BatchAccepted, BatchItemResult,
                                      EmailAccepted, EmailOut, EventOut, OffloadPointer,
                                      Reschedule, SendCommand, SendEmailRequest)
-from chalicelib.errors import (Conflict, DomainNotVerified, Forbidden, LetterboxError, NotFound,
+from chalicelib.errors import (AccountPaused, Conflict, DomainNotVerified, Forbidden,
+                               LetterboxError, NotFound,
                                PayloadTooLarge, TransientFailure, ValidationFailed)
 from chalicelib.ids import has_prefix, new_id
 from chalicelib.models import domain_of, error_fields
@@ -104,6 +105,9 @@ class EmailService:
 
     def _prepare(self, principal: Principal, request: SendEmailRequest, now: datetime,
                  verified: dict[str, bool]) -> Prepared:
+        if principal.sending_paused:
+            raise AccountPaused("sending is paused for this account: its bounce or complaint "
+                                "rate passed the safe limit; an operator can resume it")
         domain = domain_of(request.from_)
         if not principal.may_send_from(domain):
             raise Forbidden(f"this API key may not send from {domain}")

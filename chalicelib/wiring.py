@@ -34,6 +34,8 @@ from chalicelib.edge import ApiEdge
 from chalicelib.idempotency import IdempotentRequests
 from chalicelib.ingest import ProviderEventService
 from chalicelib.limits import Limits
+from chalicelib.logs import LogService
+from chalicelib.protection import AccountProtection
 from chalicelib.send import EmailService
 from chalicelib.sns import SnsVerifier
 from chalicelib.suppressions import SuppressionService
@@ -119,8 +121,11 @@ class Container:
     def provider_events(self) -> ProviderEventService:
         verifier = SnsVerifier(local_or_fetch(self.settings.sns_local_cert_file),
                                {self.settings.ses_events_topic_arn})
+        protection = AccountProtection(
+            self.logs, self.account_store, self.settings.protection_min_volume,
+            self.settings.protection_bounce_rate, self.settings.protection_complaint_rate)
         return ProviderEventService(verifier, self.message_store, self.suppressions,
-                                    SnsSubscriptions(self.client("sns")))
+                                    SnsSubscriptions(self.client("sns")), [protection])
 
     @cached_property
     def emails(self) -> EmailService:
@@ -178,6 +183,10 @@ class Container:
         return SendWorker(self.message_store, self.email_sender, self.keyring, self.content,
                           self.suppressions, self.tokens, self.settings.public_base_url,
                           self.tracking)
+
+    @cached_property
+    def logs(self) -> LogService:
+        return LogService(self.table)
 
     @cached_property
     def tracking(self) -> TrackingService:

@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
                        ).add_argument("name")
     account.add_parser("close", help="close an account and revoke its keys"
                        ).add_argument("account_id")
+    account.add_parser("resume", help="resume sending after account protection paused it"
+                       ).add_argument("account_id")
     verified = account.add_parser(
         "add-domain", help="local mode: create a domain, publish its records in the local "
                            "zone and verify it")
@@ -80,6 +82,9 @@ def run(args: argparse.Namespace) -> Any:
         case ("account", "create"):
             account_id, key = accounts.create_account(args.name, now)
             return {"account_id": account_id, "api_key": key.token, "key_id": key.key_id}
+        case ("account", "resume"):
+            accounts.resume_sending(args.account_id)
+            return {"account_id": args.account_id, "sending_paused": False}
         case ("account", "close"):
             accounts.close_account(args.account_id, now)
             return {"account_id": args.account_id, "status": "closed"}

@@ -40,6 +40,34 @@ class DynamoAccountStore:
         self._table.start_clock(key, DataClass.ACCOUNT_DATA, now)
         return True
 
+    def pause_account(self, account_id: str, reason: str, event: dict[str, Any],
+                      now: datetime) -> bool:
+        """Pause sending and record why, once; False if it was already paused."""
+        event_item = {"pk": _account_pk(account_id), "sk": f"ACCTEVT#{event['event_id']}",
+                      "gsi2pk": f"EVENTS#{account_id}", "gsi2sk": event["event_id"], **event}
+        try:
+            self._table.transact([
+                self._table.update_op(
+                    {"pk": _account_pk(account_id), "sk": "ACCOUNT"},
+                    "SET sending_paused = :t, paused_reason = :r, paused_at = :n",
+                    {":t": True, ":r": reason, ":n": iso(now), ":f": False},
+                    condition="attribute_exists(pk) AND (attribute_not_exists(sending_paused) "
+                              "OR sending_paused = :f)"),
+                self._table.put_op(event_item, DataClass.ENGAGEMENT_EVENT, now),
+            ])
+        except ConditionFailed:
+            return False
+        return True
+
+    def resume_account(self, account_id: str) -> bool:
+        try:
+            self._table.update({"pk": _account_pk(account_id), "sk": "ACCOUNT"},
+                               "SET sending_paused = :f REMOVE paused_reason, paused_at",
+                               {":f": False}, condition="attribute_exists(pk)")
+        except ConditionFailed:
+            return False
+        return True
+
     def put_key(self, record: dict[str, Any]) -> None:
         item = {"pk": f"APIKEY#{record['key_id']}", "sk": "APIKEY",
                 "gsi1pk": _account_pk(record["account_id"]),

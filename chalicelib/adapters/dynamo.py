@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -39,12 +40,34 @@ class ConditionFailed(Exception):
         self.failed = failed
 
 
+def _to_dynamo(value: Any) -> Any:
+    """DynamoDB numbers are Decimals; floats go in through their shortest repr."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    """And come back as int or float, so nothing above the adapter sees a Decimal."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
 def to_wire(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in item.items() if v is not None}
 
 
 def from_wire(item: Mapping[str, Any]) -> Item:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
 def with_retention(item: Item, data_class: DataClass, clock_start: datetime | None,
@@ -74,22 +97,25 @@ def _raise_for(err: ClientError) -> None:
 
 
 def _encode_cursor(key: Mapping[str, Any]) -> str:
-    raw = json.dumps({"pk": key["pk"], "sk": key["sk"]}, separators=(",", ":")).encode()
+    raw = json.dumps(dict(key), separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, pk: str, sk_prefix: str) -> dict[str, str]:
+def _decode_cursor(cursor: str, partition: str, pk: str, sk_name: str,
+                   sk_prefix: str) -> dict[str, str]:
     """A cursor only ever continues the listing it came from: never another account's."""
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = (isinstance(key, dict) and key.get("pk") == pk
-                 and str(key.get("sk", "")).startswith(sk_prefix))
+        valid = (isinstance(key, dict) and key.get(partition) == pk
+                 and str(key.get(sk_name, "")).startswith(sk_prefix)
+                 and set(key) <= {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
+                 and all(isinstance(v, str) for v in key.values()))
     except (ValueError, TypeError):
         valid = False
     if not valid:
         raise ValidationFailed("cursor is not valid for this listing",
                                details=[{"field": "cursor", "message": "invalid cursor"}])
-    return {"pk": key["pk"], "sk": key["sk"]}
+    return dict(key)
 
 
 class DynamoTable:
@@ -175,6 +201,24 @@ class DynamoTable:
         """Items under ``pk`` whose sort key is at most ``upper``, every page."""
         return self._query("#sk <= :v", pk, upper, None, True, index)
 
+    def query_between(self, pk: str, low: str, high: str) -> list[Item]:
+        """Items under ``pk`` with ``low <= sk <= high``, every page."""
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+            "ExpressionAttributeValues": to_wire({":pk": pk, ":low": low, ":high": high}),
+        }
+        items: list[Item] = []
+        while True:
+            try:
+                response = self._client.query(**request)
+            except ClientError as err:
+                _raise_for(err)
+            items.extend(from_wire(i) for i in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def _query(self, condition: str, pk: str, value: str, limit: int | None, forward: bool,
                index: str | None) -> Iterator[Item]:
         pk_name, sk_name = ("gsi1pk", "gsi1sk") if index == "gsi1" else ("pk", "sk")
@@ -208,7 +252,8 @@ class DynamoTable:
             "ExpressionAttributeValues": to_wire({":pk": pk, ":prefix": sk_prefix}),
         }
         if cursor:
-            request["ExclusiveStartKey"] = to_wire(_decode_cursor(cursor, pk, sk_prefix))
+            request["ExclusiveStartKey"] = to_wire(_decode_cursor(cursor, "pk", pk, "sk",
+                                                                  sk_prefix))
         try:
             response = self._client.query(**request)
         except ClientError as err:
@@ -216,6 +261,38 @@ class DynamoTable:
         items = [from_wire(item) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return items, (_encode_cursor(from_wire(last)) if last else None)
+
+    def index_page(self, pk: str, low: str, high: str, limit: int, cursor: str | None,
+                   filters: Mapping[str, tuple[str, Any]] | None = None
+                   ) -> tuple[list[Item], str | None]:
+        """One page of ``gsi2`` (newest first) between two sort keys, with attribute filters
+        (``{"status": ("=", "sent"), "recipients": ("contains", "a@x")}``)."""
+        names = {"#pk": "gsi2pk", "#sk": "gsi2sk"}
+        values: dict[str, Any] = {":pk": pk, ":low": low, ":high": high}
+        clauses = []
+        for index, (attribute, (operator, value)) in enumerate((filters or {}).items()):
+            names[f"#f{index}"] = attribute
+            values[f":f{index}"] = value
+            clauses.append(f"contains(#f{index}, :f{index})" if operator == "contains"
+                           else f"#f{index} = :f{index}")
+        request: dict[str, Any] = {
+            "TableName": self.name, "IndexName": "gsi2", "Limit": limit,
+            "ScanIndexForward": False,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": to_wire(values),
+        }
+        if clauses:
+            request["FilterExpression"] = " AND ".join(clauses)
+        if cursor:
+            request["ExclusiveStartKey"] = to_wire(_decode_cursor(cursor, "gsi2pk", pk,
+                                                                  "gsi2sk", ""))
+        try:
+            response = self._client.query(**request)
+        except ClientError as err:
+            _raise_for(err)
+        last = response.get("LastEvaluatedKey")
+        return ([from_wire(i) for i in response.get("Items", [])],
+                _encode_cursor(from_wire(last)) if last else None)
 
     # The purge's view of the table (retention.ExpiredItemStore).
 

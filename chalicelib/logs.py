@@ -1,0 +1,117 @@
+"""What customers read all day: the message log, the event stream and daily statistics.
+
+Stats come from per-day counters written with each event; they hold no addresses.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.accounts import Principal
+from chalicelib.errors import ValidationFailed
+from chalicelib.ids import id_bound
+from chalicelib.models import (EmailPage, EmailSummary, EventPage, EventRecord, Stats, StatsDay,
+                               address_of)
+
+RATES = {"delivery_rate": ("delivered", "sent"), "bounce_rate": ("bounced", "sent"),
+         "complaint_rate": ("complained", "sent"), "open_rate": ("opened", "delivered"),
+         "click_rate": ("clicked", "delivered")}
+MAX_STATS_DAYS = 366
+
+
+class Index(Protocol):
+    def index_page(self, pk: str, low: str, high: str, limit: int, cursor: str | None,
+                   filters: dict[str, tuple[str, Any]] | None = None
+                   ) -> tuple[list[dict[str, Any]], str | None]: ...
+    def query_between(self, pk: str, low: str, high: str) -> list[dict[str, Any]]: ...
+
+
+def _moment(value: str | None, field: str, default: datetime) -> datetime:
+    if not value:
+        return default
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise ValidationFailed(f"{field} must be an RFC 3339 time",
+                               details=[{"field": field}]) from err
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _bounds(prefix: str, since: str | None, until: str | None) -> tuple[str, str]:
+    start = _moment(since, "from", datetime(1970, 1, 1, tzinfo=UTC))
+    end = _moment(until, "to", datetime(9999, 1, 1, tzinfo=UTC))
+    return (id_bound(prefix, int(start.timestamp() * 1000), upper=False),
+            id_bound(prefix, int(end.timestamp() * 1000), upper=True))
+
+
+def rates(counts: dict[str, int]) -> dict[str, float | None]:
+    return {name: (round(counts.get(top, 0) / counts[bottom], 4) if counts.get(bottom) else None)
+            for name, (top, bottom) in RATES.items()}
+
+
+class LogService:
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    def emails(self, principal: Principal, limit: int, cursor: str | None,
+               query: dict[str, str | None]) -> EmailPage:
+        filters: dict[str, tuple[str, Any]] = {}
+        if query.get("status"):
+            filters["status"] = ("=", query["status"])
+        if query.get("recipient"):
+            filters["recipients"] = ("contains", address_of(query["recipient"] or "").lower())
+        if query.get("tag"):
+            filters["tag_keys"] = ("contains", query["tag"])
+        low, high = _bounds("em", query.get("from"), query.get("to"))
+        items, next_cursor = self._index.index_page(f"EMAILS#{principal.account_id}", low, high,
+                                                    limit, cursor, filters)
+        return EmailPage(data=[EmailSummary.model_validate({
+            "id": i["message_id"], "from": i["from"], "to": i.get("to") or [],
+            "subject": i.get("subject"), "status": i["status"],
+            "stream": i.get("stream", "transactional"), "tags": i.get("tags") or [],
+            "created_at": i["created_at"], "updated_at": i["updated_at"]}) for i in items],
+            has_more=next_cursor is not None, next_cursor=next_cursor)
+
+    def events(self, principal: Principal, limit: int, cursor: str | None,
+               query: dict[str, str | None]) -> EventPage:
+        filters: dict[str, tuple[str, Any]] = {}
+        if query.get("type"):
+            filters["type"] = ("=", query["type"])
+        if query.get("email_id"):
+            filters["message_id"] = ("=", query["email_id"])
+        low, high = _bounds("evt", query.get("from"), query.get("to"))
+        items, next_cursor = self._index.index_page(f"EVENTS#{principal.account_id}", low, high,
+                                                    limit, cursor, filters)
+        return EventPage(data=[EventRecord(
+            id=i["event_id"], email_id=i.get("message_id"), type=i["type"],
+            timestamp=i["timestamp"], recipient=i.get("recipient"), tags=i.get("tags") or [],
+            metadata=i.get("metadata") or {}, data=i.get("data") or {}) for i in items],
+            has_more=next_cursor is not None, next_cursor=next_cursor)
+
+    def daily_counts(self, account_id: str, first: date, last: date) -> list[StatsDay]:
+        items = self._index.query_between(f"ACCT#{account_id}", f"STATS#{first.isoformat()}",
+                                          f"STATS#{last.isoformat()}")
+        skip = {"pk", "sk", "retention_class", "expires_at", "expiry_bucket"}
+        return [StatsDay(date=i["sk"].removeprefix("STATS#"),
+                         counts={k: int(v) for k, v in i.items() if k not in skip})
+                for i in items]
+
+    def stats(self, principal: Principal, since: str | None, until: str | None,
+              today: date) -> Stats:
+        try:
+            last = date.fromisoformat(until) if until else today
+            first = date.fromisoformat(since) if since else last - timedelta(days=29)
+        except ValueError as err:
+            raise ValidationFailed("from and to are dates (YYYY-MM-DD)",
+                                   details=[{"field": "from"}]) from err
+        if first > last or (last - first).days >= MAX_STATS_DAYS:
+            raise ValidationFailed(f"from must not be after to, and at most {MAX_STATS_DAYS} "
+                                   "days apart", details=[{"field": "from"}])
+        days = self.daily_counts(principal.account_id, first, last)
+        totals: dict[str, int] = {}
+        for day in days:
+            for name, count in day.counts.items():
+                totals[name] = totals.get(name, 0) + count
+        return Stats.model_validate({"from": first.isoformat(), "to": last.isoformat(),
+                                     "days": days, "totals": totals, "rates": rates(totals)})
