@@ -154,6 +154,28 @@ def test_mailbox_simulator_events_arrive_through_the_webhook(local: LocalStack) 
     assert {"bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"} <= suppressed
 
 
+def test_pixel_and_click_in_the_outbox_produce_opened_and_clicked(local: LocalStack) -> None:
+    import email
+    import re
+    from email import policy
+    body = {"from": f"hi@{local.dev['domain']}", "to": "success@simulator.amazonses.com",
+            "subject": "Tracked", "html": '<p><a href="https://example.com/x">x</a></p>',
+            "track_opens": True, "track_clicks": True}
+    email_id = requests.post(local.url("/v1/emails"), json=body, headers=local.auth(),
+                             timeout=10).json()["id"]
+    _wait_status(local, email_id, "delivered")
+    raw = (local.state / "outbox" / f"{email_id}.eml").read_bytes()
+    html = email.message_from_bytes(raw, policy=policy.default).get_body(("html",)).get_content()
+    pixel = re.search(r'<img src="([^"]+/t/o/[^"]+)"', html).group(1)
+    link = re.search(r'href="([^"]+/t/c/[^"]+)"', html).group(1)
+    assert requests.get(pixel, headers={"Accept": "image/*"}, timeout=10).content[:3] == b"GIF"
+    followed = requests.get(link, allow_redirects=False, timeout=10)
+    assert followed.status_code == 302 and followed.headers["Location"] == "https://example.com/x"
+    events = requests.get(local.url(f"/v1/emails/{email_id}"), headers=local.auth(),
+                          timeout=10).json()["events"]
+    assert {"opened", "clicked"} <= {e["type"] for e in events}
+
+
 def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack) -> None:
     unknown = requests.get(local.url("/v1/nothing-here"), headers=local.auth(), timeout=10)
     assert unknown.status_code == 404
