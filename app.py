@@ -8,7 +8,7 @@ from chalice.app import Blueprint, Chalice, Rate, Response, SQSEvent
 
 from chalicelib.observability import logger, metrics
 from chalicelib.routes import (domains, edge, emails, logs, provider_webhooks, smtp,
-                               suppressions, templates, tracking)
+                               suppressions, templates, tracking, webhooks)
 from chalicelib.web import Api, Call, json_error_middleware
 
 app = Chalice(app_name="letterbox")
@@ -18,7 +18,7 @@ app.api.binary_types.append("image/*")
 app.register_middleware(json_error_middleware, "http")
 api = Api(app, edge)
 APIS = (api, emails.api, domains.api, smtp.api, templates.api, suppressions.api,
-        provider_webhooks.api, tracking.api, logs.api)
+        provider_webhooks.api, tracking.api, logs.api, webhooks.api)
 for module_api in APIS[1:]:
     assert isinstance(module_api.app, Blueprint)
     app.register_blueprint(module_api.app)
@@ -26,6 +26,7 @@ for module_api in APIS[1:]:
 # Queue names are placeholders: infra/ points each event source at the real queue's ARN.
 SEND_QUEUE = "letterbox-send"
 SEND_DEAD_LETTERS = "letterbox-send-dlq"
+WEBHOOK_QUEUE = "letterbox-webhooks"
 
 
 @app.middleware("all")
@@ -59,6 +60,12 @@ def send_worker(event: SQSEvent) -> dict[str, Any]:
 def send_dead_letters(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.worker import process_dead_letters
     return process_dead_letters(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10)
+def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.worker import process_webhook_batch
+    return process_webhook_batch(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     # Retry backoff for throttled sends: base * 2^(attempt-1) seconds, capped at 15 minutes.
     retry_base_seconds: int = 5
     send_queue_url: str = ""
+    webhook_queue_url: str = ""
     bucket_name: str = "letterbox-offload"
     kms_key_id: str = ""
     ses_configuration_set: str = ""

@@ -293,3 +293,71 @@ class Stats(OutputModel):
     totals: dict[str, int]
     rates: dict[str, float | None] = Field(
         description="delivery, bounce and complaint per sent; open and click per delivered.")
+
+
+# Customer webhooks (SPEC §6)
+
+EVENT_TYPES = ("email.queued", "email.scheduled", "email.sent", "email.delivered",
+               "email.deferred", "email.bounced", "email.complained", "email.rejected",
+               "email.failed", "email.suppressed", "email.opened", "email.clicked",
+               "email.unsubscribed", "email.cancelled", "webhook.test")
+
+
+class WebhookCreate(InputModel):
+    url: str = Field(max_length=2048, description="https URL (local mode: http://127.0.0.1)")
+    event_types: list[str] = Field(default_factory=lambda: ["*"],
+                                   description="Event types to receive, or ['*'].")
+    description: str | None = Field(default=None, max_length=200)
+
+
+class WebhookUpdate(InputModel):
+    url: str | None = Field(default=None, max_length=2048)
+    event_types: list[str] | None = None
+    description: str | None = Field(default=None, max_length=200)
+    enabled: bool | None = Field(default=None, description="true re-enables a disabled one.")
+
+
+class WebhookOut(OutputModel):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str | None = None
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None = None
+    created_at: str
+
+
+class WebhookWithSecret(WebhookOut):
+    secret: str = Field(description="whsec_…: shown once; verify signatures with it.")
+
+
+class WebhookList(OutputModel):
+    data: list[WebhookOut]
+
+
+class WebhookAttemptOut(OutputModel):
+    id: str
+    event_id: str
+    attempt: int
+    status_code: int | None = None
+    ok: bool
+    error: str | None = None
+    duration_ms: int
+    timestamp: str
+
+
+class WebhookAttemptList(OutputModel):
+    data: list[WebhookAttemptOut]
+
+
+class WebhookDelivery(BaseModel):
+    """On the webhook queue: one event for one endpoint, and which try this is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str
+    webhook_id: str
+    event_id: str
+    payload: dict[str, Any]
+    attempt: int = 1
+    due_at: int = 0

@@ -29,6 +29,8 @@ from chalicelib.adapters.s3 import S3ContentStore
 from chalicelib.adapters.secrets import DeploymentSecret
 from chalicelib.adapters.suppression_store import DynamoSuppressionStore
 from chalicelib.adapters.template_store import DynamoTemplateStore
+from chalicelib.adapters.webhook_http import PinnedPoster
+from chalicelib.adapters.webhook_store import DynamoWebhookStore
 from chalicelib.delivery import SendWorker
 from chalicelib.edge import ApiEdge
 from chalicelib.idempotency import IdempotentRequests
@@ -43,6 +45,7 @@ from chalicelib.templates import TemplateService
 from chalicelib.tokens import TokenSigner
 from chalicelib.tracking import TrackingService
 from chalicelib.unsubscribe import UnsubscribeService
+from chalicelib.webhooks import WebhookDeliverer, WebhookService
 from chalicelib.smtp import SmtpCredentialService
 
 
@@ -73,7 +76,22 @@ class Container:
 
     @cached_property
     def message_store(self) -> DynamoMessageStore:
-        return DynamoMessageStore(self.table)
+        return DynamoMessageStore(self.table, on_events=lambda account_id, events:
+                                  self.webhooks.publish(account_id, events))
+
+    @cached_property
+    def webhook_queue(self) -> SqsQueue:
+        return SqsQueue(self.client("sqs"), self.settings.webhook_queue_url)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        return WebhookService(DynamoWebhookStore(self.table), self.secrets, self.webhook_queue,
+                              self.settings.local_mode)
+
+    @cached_property
+    def webhook_deliverer(self) -> WebhookDeliverer:
+        return WebhookDeliverer(DynamoWebhookStore(self.table), self.secrets, self.webhook_queue,
+                                PinnedPoster(allow_loopback_http=self.settings.local_mode))
 
     @cached_property
     def accounts(self) -> AccountService:

@@ -14,6 +14,7 @@ from chalicelib import wiring
 from chalicelib.clock import iso, utcnow
 from chalicelib.email_models import OffloadPointer, SendCommand
 from chalicelib.errors import TransientFailure
+from chalicelib.models import WebhookDelivery
 from chalicelib.observability import logger, metrics
 from chalicelib.retention import purge_expired
 from chalicelib.send import SCHEDULE_SHARDS, SQS_MAX_DELAY, new_event
@@ -76,6 +77,19 @@ def _dead_letter(record: SQSRecord) -> str:
 def process_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(process_partial_response(event=event, record_handler=_dead_letter,
+                                         processor=processor, context=context))
+
+
+def _webhook_record(record: SQSRecord) -> str:
+    delivery = WebhookDelivery.model_validate_json(record.body)
+    outcome = wiring.container().webhook_deliverer.deliver(delivery, utcnow())
+    metrics.add_metric(name=f"webhooks_{outcome}", unit="Count", value=1)
+    return outcome
+
+
+def process_webhook_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response(event=event, record_handler=_webhook_record,
                                          processor=processor, context=context))
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.retention import DataClass
 
 
@@ -51,11 +51,10 @@ class DynamoDomainStore:
                 if d["status"] == "verified" or not verified_only]
 
     def update(self, account_id: str, name: str, fields: dict[str, Any]) -> Item:
-        names = {f"#f{i}": key for i, key in enumerate(fields)}
-        values = {f":v{i}": value for i, value in enumerate(fields.values())}
-        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
-        return self._table.update({"pk": _pk(account_id), "sk": f"DOMAIN#{name}"}, expression,
-                                  values, condition="attribute_exists(pk)", names=names)
+        updated = self._table.set_fields({"pk": _pk(account_id), "sk": f"DOMAIN#{name}"}, fields)
+        if updated is None:
+            raise NotFound(f"no domain {name}")
+        return updated
 
     def start_closure_clock(self, account_id: str, now: datetime) -> None:
         """The account closed: its domains, pointers and claims expire with its data."""

@@ -176,6 +176,22 @@ class DynamoTable:
             _raise_for(err)
         return from_wire(response.get("Attributes", {}))
 
+    def set_fields(self, key: Key, fields: Mapping[str, Any]) -> Item | None:
+        """SET the given attributes (REMOVE those given as None) on an existing item; None
+        if there is no such item."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": v for i, v in enumerate(fields.values()) if v is not None}
+        sets = [f"#f{i} = :v{i}" for i, v in enumerate(fields.values()) if v is not None]
+        removes = [f"#f{i}" for i, v in enumerate(fields.values()) if v is None]
+        expression = " ".join(part for part in (
+            "SET " + ", ".join(sets) if sets else "",
+            "REMOVE " + ", ".join(removes) if removes else "") if part)
+        try:
+            return self.update(key, expression, values, condition="attribute_exists(pk)",
+                               names=names)
+        except ConditionFailed:
+            return None
+
     def transact(self, operations: list[dict[str, Any]]) -> None:
         try:
             self._client.transact_write_items(TransactItems=operations)

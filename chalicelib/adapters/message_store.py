@@ -7,6 +7,7 @@ Scheduled messages waiting for the sweep also carry ``gsi1`` keys (``SCHEDULED#<
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
 from chalicelib.events import STATUS_RANK
 from chalicelib.models import address_of
+from chalicelib.observability import logger
 from chalicelib.retention import DataClass
 
 
@@ -47,8 +49,19 @@ def _listed(message: dict[str, Any]) -> Item:
 
 
 class DynamoMessageStore:
-    def __init__(self, table: DynamoTable) -> None:
+    def __init__(self, table: DynamoTable,
+                 on_events: Callable[[str, list[dict[str, Any]]], None] | None = None) -> None:
         self._table = table
+        self._on_events = on_events
+
+    def _published(self, account_id: str, events: list[dict[str, Any]]) -> None:
+        """Recorded events go on to the customer's webhooks; a failure there loses no event."""
+        if self._on_events is None or not events:
+            return
+        try:
+            self._on_events(account_id, events)
+        except Exception:  # the event is stored; only its push is lost, and that is logged
+            logger.exception("webhook fan-out failed", extra={"events": len(events)})
 
     def _event_item(self, account_id: str, event: dict[str, Any]) -> Item:
         return {"pk": f"ACCT#{account_id}",
@@ -75,6 +88,7 @@ class DynamoMessageStore:
             self._event_op(account_id, event, now),
             self._stats_op(account_id, {stat_name(event): 1}, now),
         ])
+        self._published(account_id, [event])
 
     def create_many(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]],
                     now: datetime) -> None:
@@ -88,7 +102,9 @@ class DynamoMessageStore:
             counts[stat_name(event)] = counts.get(stat_name(event), 0) + 1
         self._table.put_many(entries)
         if pairs:
-            self._table.transact([self._stats_op(pairs[0][0]["account_id"], counts, now)])
+            account_id = pairs[0][0]["account_id"]
+            self._table.transact([self._stats_op(account_id, counts, now)])
+            self._published(account_id, [event for _, event in pairs])
 
     def record_events(self, account_id: str, events: list[dict[str, Any]],
                       now: datetime) -> None:
@@ -100,6 +116,7 @@ class DynamoMessageStore:
                 counts[stat_name(event)] = counts.get(stat_name(event), 0) + 1
             self._table.transact([*(self._event_op(account_id, e, now) for e in chunk),
                                   self._stats_op(account_id, counts, now)])
+        self._published(account_id, events)
 
     def apply_event(self, account_id: str, message_id: str, event: dict[str, Any],
                     status: str | None, now: datetime) -> bool:
@@ -115,6 +132,7 @@ class DynamoMessageStore:
                           "OR status_rank < :r)", names={"#s": "status"})
             try:
                 self._table.transact([event_op, stats_op, status_op])
+                self._published(account_id, [event])
                 return True
             except ConditionFailed as err:
                 if 0 in err.failed:
@@ -123,6 +141,7 @@ class DynamoMessageStore:
             self._table.transact([event_op, stats_op])  # a late event: timeline only
         except ConditionFailed:
             return False
+        self._published(account_id, [event])
         return True
 
     def get(self, account_id: str, message_id: str) -> Item | None:
@@ -191,6 +210,7 @@ class DynamoMessageStore:
             ])
         except ConditionFailed:
             return False
+        self._published(account_id, [event])
         return True
 
     def cancel(self, account_id: str, message_id: str, event: dict[str, Any],
@@ -211,6 +231,7 @@ class DynamoMessageStore:
             ])
         except ConditionFailed:
             return False
+        self._published(account_id, [event])
         return True
 
     def reschedule(self, account_id: str, message_id: str, fields: dict[str, Any]) -> bool:

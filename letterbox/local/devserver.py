@@ -139,6 +139,8 @@ def start_background(app_module: Any, session: Any, env: dict[str, str],
         QueuePump(sqs, env["LETTERBOX_SEND_QUEUE_URL"], app_module.send_worker, "send_worker",
                   stop, report),
         QueuePump(sqs, dlq_url, app_module.send_dead_letters, "send_dead_letters", stop, report),
+        QueuePump(sqs, env["LETTERBOX_WEBHOOK_QUEUE_URL"], app_module.deliver_webhooks,
+                  "deliver_webhooks", stop, report),
         # Production sweeps every 5 minutes over a 15-minute horizon; locally, every 30 s.
         Schedule("sweep_scheduled", 30, app_module.sweep_scheduled, stop, report),
         Schedule("purge_expired", 3600, app_module.purge_expired, stop, report),

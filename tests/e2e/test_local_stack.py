@@ -176,6 +176,29 @@ def test_pixel_and_click_in_the_outbox_produce_opened_and_clicked(local: LocalSt
     assert {"opened", "clicked"} <= {e["type"] for e in events}
 
 
+def test_a_local_webhook_receives_signed_events(local: LocalStack) -> None:
+    from standardwebhooks import Webhook
+
+    from tests.integration.test_webhooks import Receiver
+    receiver = Receiver()
+    try:
+        hook = requests.post(local.url("/v1/webhooks"), headers=local.auth(), timeout=10,
+                             json={"url": receiver.url, "event_types": ["email.delivered"]}
+                             ).json()
+        email_id = requests.post(local.url("/v1/emails"), headers=local.auth(), timeout=10,
+                                 json={"from": f"hi@{local.dev['domain']}",
+                                       "to": "success@simulator.amazonses.com",
+                                       "subject": "hooked", "text": "t"}).json()["id"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not receiver.received:
+            time.sleep(0.2)
+        ((headers, body),) = receiver.received
+        payload = Webhook(hook["secret"]).verify(body, headers)
+        assert payload["type"] == "email.delivered" and payload["data"]["email_id"] == email_id
+    finally:
+        receiver.server.shutdown()
+
+
 def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack) -> None:
     unknown = requests.get(local.url("/v1/nothing-here"), headers=local.auth(), timeout=10)
     assert unknown.status_code == 404

@@ -1,0 +1,89 @@
+"""Posting to customer endpoints without becoming an SSRF proxy.
+
+The host is resolved once; every address must be public (no private, loopback, link-local,
+multicast or reserved ranges, so no 169.254.169.254). The connection then goes to exactly
+that address, with TLS verified against the hostname, so DNS cannot swap in another.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+class BlockedDestination(Exception):
+    """The URL resolves to an address Letterbox never sends to."""
+
+
+@dataclass(frozen=True)
+class PostResult:
+    status: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def resolve_public(host: str, port: int, allow_loopback: bool) -> str:
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as err:
+        raise BlockedDestination(f"{host} does not resolve") from err
+    addresses = {info[4][0] for info in infos}
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        if allow_loopback and ip.is_loopback:
+            continue
+        if not ip.is_global or ip.is_multicast:
+            raise BlockedDestination(f"{host} resolves to a non-public address")
+    return str(sorted(addresses)[0])
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to a given IP, with SNI and certificate checks for the real hostname."""
+
+    def __init__(self, hostname: str, ip: str, port: int, timeout: float) -> None:
+        super().__init__(ip, port, timeout=timeout, context=ssl.create_default_context())
+        self._hostname = hostname
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._hostname)  # type: ignore[attr-defined]
+
+
+class PinnedPoster:
+    def __init__(self, allow_loopback_http: bool, timeout: float = 10) -> None:
+        self._allow_loopback = allow_loopback_http
+        self._timeout = timeout
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
+        started = time.monotonic()
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        ip = resolve_public(host, port, self._allow_loopback)  # raises BlockedDestination
+        if parts.scheme == "https":
+            connection: http.client.HTTPConnection = _PinnedHTTPS(host, ip, port, self._timeout)
+        elif self._allow_loopback and ipaddress.ip_address(ip).is_loopback:
+            connection = http.client.HTTPConnection(ip, port, timeout=self._timeout)
+        else:
+            raise BlockedDestination("webhook URLs must be https")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.request("POST", path, body=body, headers={
+                **headers, "Host": parts.netloc, "Content-Type": "application/json",
+                "User-Agent": "Letterbox-Webhooks/1"})
+            status = connection.getresponse().status  # redirects are not followed
+            error = None
+        except (OSError, http.client.HTTPException) as err:
+            status, error = None, type(err).__name__
+        finally:
+            connection.close()
+        return PostResult(status, error, int((time.monotonic() - started) * 1000))
