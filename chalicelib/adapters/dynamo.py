@@ -224,15 +224,18 @@ class DynamoTable:
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
             "ExpressionAttributeValues": to_wire({":pk": pk, ":low": low, ":high": high}),
         }
-        items: list[Item] = []
+        return list(self._all_pages(request))
+
+    def _all_pages(self, request: dict[str, Any]) -> Iterator[Item]:
+        """Every item a query matches, page after page."""
         while True:
             try:
                 response = self._client.query(**request)
             except ClientError as err:
                 _raise_for(err)
-            items.extend(from_wire(i) for i in response.get("Items", []))
+            yield from (from_wire(item) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
-                return items
+                return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _query(self, condition: str, pk: str, value: str, limit: int | None, forward: bool,
@@ -249,15 +252,7 @@ class DynamoTable:
             request["IndexName"] = index
         if limit:
             request["Limit"] = limit
-        while True:
-            try:
-                response = self._client.query(**request)
-            except ClientError as err:
-                _raise_for(err)
-            yield from (from_wire(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return self._all_pages(request)
 
     def query_page(self, pk: str, sk_prefix: str, limit: int, cursor: str | None,
                    forward: bool = False) -> tuple[list[Item], str | None]:
@@ -320,16 +315,7 @@ class DynamoTable:
             "ExpressionAttributeValues": to_wire({":b": bucket, ":now": now}),
             "ProjectionExpression": "pk, sk",
         }
-        keys: list[Key] = []
-        while True:
-            try:
-                response = self._client.query(**request)
-            except ClientError as err:
-                _raise_for(err)
-            keys.extend(from_wire(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return keys
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [{"pk": item["pk"], "sk": item["sk"]} for item in self._all_pages(request)]
 
     def delete_keys(self, keys: list[Key]) -> int:
         """Delete in chunks of 25 (DynamoDB's batch limit), retrying what comes back."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint
 
 from chalicelib import wiring
@@ -16,7 +14,3 @@ def edge() -> Edge:
 
 def blueprint_api(name: str) -> Api:
     return Api(Blueprint(name), edge)
-
-
-def container() -> Any:
-    return wiring.container()

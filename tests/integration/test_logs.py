@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from letterbox.local.simulator import LocalSnsSigner, SimulatingSender
 
 
@@ -48,21 +50,35 @@ def test_event_stream_filters_by_type_and_email(api, account, drain) -> None:
     assert len(only) == 2
 
 
-def test_stats_count_per_day_and_hold_no_addresses(api, account, drain, stack, tmp_path,
-                                                   monkeypatch) -> None:
+@pytest.fixture
+def simulate(api, account, drain, stack, tmp_path, monkeypatch):
+    """Send to simulator addresses and feed the events back through /webhooks/ses."""
     from chalicelib import wiring
-    monkeypatch.setenv("LETTERBOX_SNS_LOCAL_CERT_FILE", str(tmp_path / "sns.pem"))
-    wiring.reset()
-    signer = LocalSnsSigner(tmp_path / "sns.pem")
-    posted: list[dict] = []
-    wiring.use(email_sender=SimulatingSender(wiring.container().email_sender, signer,
-                                             stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"],
-                                             posted.append))
-    for to in ["success@simulator.amazonses.com"] * 3 + ["bounce@simulator.amazonses.com"]:
-        _send(api, account, to)
-    drain()
-    for envelope in posted:
-        api.post("/webhooks/ses", raw=json.dumps(envelope), headers={"Content-Type": "text/plain"})
+
+    def run(recipients: list[str], **settings: str) -> None:
+        monkeypatch.setenv("LETTERBOX_SNS_LOCAL_CERT_FILE", str(tmp_path / "sns.pem"))
+        for name, value in settings.items():
+            monkeypatch.setenv(f"LETTERBOX_{name.upper()}", value)
+        wiring.reset()
+        signer = LocalSnsSigner(tmp_path / "sns.pem")
+        posted: list[dict] = []
+        wiring.use(email_sender=SimulatingSender(wiring.container().email_sender, signer,
+                                                 stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"],
+                                                 posted.append))
+        for to in recipients:
+            _send(api, account, to)
+        drain()
+        for envelope in posted:
+            api.post("/webhooks/ses", raw=json.dumps(envelope),
+                     headers={"Content-Type": "text/plain"})
+    return run
+
+
+MIX = ["success@simulator.amazonses.com"] * 3 + ["bounce@simulator.amazonses.com"]
+
+
+def test_stats_count_per_day_and_hold_no_addresses(api, account, stack, simulate) -> None:
+    simulate(MIX)
     stats = api.get("/v1/stats", key=account.api_key).json
     assert stats["totals"] == {**stats["totals"], "queued": 4, "sent": 4, "delivered": 3,
                                "bounced": 1}
@@ -76,23 +92,10 @@ def test_stats_count_per_day_and_hold_no_addresses(api, account, drain, stack, t
                    key=account.api_key).status_code == 422
 
 
-def test_high_bounce_rate_pauses_sending_until_an_operator_resumes(api, account, drain, stack,
-                                                                   tmp_path,
-                                                                   monkeypatch) -> None:
+def test_high_bounce_rate_pauses_sending_until_an_operator_resumes(api, account,
+                                                                   simulate) -> None:
     from chalicelib import wiring
-    monkeypatch.setenv("LETTERBOX_SNS_LOCAL_CERT_FILE", str(tmp_path / "sns.pem"))
-    monkeypatch.setenv("LETTERBOX_PROTECTION_MIN_VOLUME", "4")
-    wiring.reset()
-    signer = LocalSnsSigner(tmp_path / "sns.pem")
-    posted: list[dict] = []
-    wiring.use(email_sender=SimulatingSender(wiring.container().email_sender, signer,
-                                             stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"],
-                                             posted.append))
-    for to in ["success@simulator.amazonses.com"] * 3 + ["bounce@simulator.amazonses.com"]:
-        _send(api, account, to)
-    drain()
-    for envelope in posted:
-        api.post("/webhooks/ses", raw=json.dumps(envelope), headers={"Content-Type": "text/plain"})
+    simulate(MIX, protection_min_volume="4")
     refused = api.post("/v1/emails", {"from": f"hi@{account.domain}", "to": "a@example.net",
                                       "subject": "s", "text": "t"}, key=account.api_key)
     assert refused.status_code == 403 and refused.json["error"]["code"] == "account_paused"
@@ -102,17 +105,6 @@ def test_high_bounce_rate_pauses_sending_until_an_operator_resumes(api, account,
     assert _send(api, account, "a@example.net").startswith("em_")
 
 
-def test_low_volume_never_pauses(api, account, drain, stack, tmp_path, monkeypatch) -> None:
-    from chalicelib import wiring
-    monkeypatch.setenv("LETTERBOX_SNS_LOCAL_CERT_FILE", str(tmp_path / "sns.pem"))
-    wiring.reset()
-    signer = LocalSnsSigner(tmp_path / "sns.pem")
-    posted: list[dict] = []
-    wiring.use(email_sender=SimulatingSender(wiring.container().email_sender, signer,
-                                             stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"],
-                                             posted.append))
-    _send(api, account, "bounce@simulator.amazonses.com")
-    drain()
-    for envelope in posted:
-        api.post("/webhooks/ses", raw=json.dumps(envelope), headers={"Content-Type": "text/plain"})
+def test_low_volume_never_pauses(api, account, simulate) -> None:
+    simulate(["bounce@simulator.amazonses.com"])
     assert _send(api, account, "a@example.net").startswith("em_"), "1 send is no signal"
