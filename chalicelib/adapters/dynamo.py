@@ -319,9 +319,14 @@ class DynamoTable:
 
     def delete_keys(self, keys: list[Key]) -> int:
         """Delete in chunks of 25 (DynamoDB's batch limit), retrying what comes back."""
-        for start in range(0, len(keys), 25):
-            requests = [{"DeleteRequest": {"Key": to_wire(k)}} for k in keys[start:start + 25]]
-            pending: dict[str, Any] = {self.name: requests}
+        self._batch_write([{"DeleteRequest": {"Key": to_wire(k)}} for k in keys])
+        return len(keys)
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """25 requests at a time (DynamoDB's limit; moto does not enforce it), retrying what
+        DynamoDB leaves unprocessed."""
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self.name: requests[start:start + 25]}
             for _ in range(5):
                 try:
                     response = self._client.batch_write_item(RequestItems=pending)
@@ -331,8 +336,7 @@ class DynamoTable:
                 if not pending:
                     break
             if pending:
-                raise TransientFailure("dynamodb left deletes unprocessed")
-        return len(keys)
+                raise TransientFailure("dynamodb left writes unprocessed")
 
     def get_checkpoint(self, name: str) -> str | None:
         item = self.get("SYSTEM", f"CHECKPOINT#{name}", consistent=True)
@@ -381,20 +385,9 @@ class DynamoTable:
 
     def put_many(self, entries: list[tuple[Item, DataClass, datetime | None]]) -> None:
         """Unconditional puts, 25 to a request (DynamoDB's limit; moto does not enforce it)."""
-        for start in range(0, len(entries), 25):
-            pending: dict[str, Any] = {self.name: [
-                {"PutRequest": {"Item": to_wire(with_retention(item, data_class, clock))}}
-                for item, data_class, clock in entries[start:start + 25]]}
-            for _ in range(5):
-                try:
-                    response = self._client.batch_write_item(RequestItems=pending)
-                except ClientError as err:
-                    _raise_for(err)
-                pending = response.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-            if pending:
-                raise TransientFailure("dynamodb left writes unprocessed")
+        self._batch_write([
+            {"PutRequest": {"Item": to_wire(with_retention(item, data_class, clock))}}
+            for item, data_class, clock in entries])
 
     def increment(self, pk: str, sk: str, by: int, ceiling: int | None,
                   clock_start: datetime) -> int | None:
