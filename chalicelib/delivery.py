@@ -73,7 +73,6 @@ class SendWorker:
     def __init__(self, messages: WorkerMessages, sender: EmailSender, keyring: Keyring,
                  content: ContentReader, suppressions: SuppressionCheck, links: LinkSigner,
                  public_base_url: str, tracking: Instrumenter) -> None:
-        self._tracking = tracking
         self._messages = messages
         self._sender = sender
         self._keyring = keyring
@@ -81,6 +80,7 @@ class SendWorker:
         self._suppressions = suppressions
         self._links = links
         self._base_url = public_base_url.rstrip("/")
+        self._tracking = tracking
 
     def process(self, item: SendCommand | OffloadPointer, now: datetime) -> SendOutcome:
         account_id, message_id = item.account_id, item.message_id

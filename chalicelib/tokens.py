@@ -14,6 +14,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.models import address_of
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
@@ -50,6 +52,14 @@ class TokenSigner:
         except ValueError:
             return None
         return payload if isinstance(payload, dict) else None
+
+    def recipient_with_hash(self, account_id: str, mailboxes: list[str],
+                            address_hash: str | None) -> str | None:
+        """The bare address among ``mailboxes`` whose keyed hash a token carries, if any."""
+        if not address_hash:
+            return None
+        bare = [address_of(m) for m in mailboxes]
+        return next((a for a in bare if self.address_hash(account_id, a) == address_hash), None)
 
     def address_hash(self, account_id: str, address: str) -> str:
         """The keyed hash that identifies an address in the suppression list."""

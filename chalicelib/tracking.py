@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.models import address_of
 from chalicelib.send import new_event
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -52,6 +51,8 @@ class Tokens(Protocol):
     def seal(self, purpose: str, payload: dict[str, Any]) -> str: ...
     def open(self, purpose: str, token: str) -> dict[str, Any] | None: ...
     def address_hash(self, account_id: str, address: str) -> str: ...
+    def recipient_with_hash(self, account_id: str, mailboxes: list[str],
+                            address_hash: str | None) -> str | None: ...
 
 
 class Messages(Protocol):
@@ -91,9 +92,8 @@ class TrackingService:
         message = self._messages.get(payload["a"], payload["m"])
         if message is None:  # past its retention: the redirect still works, nothing recorded
             return
-        recipient = next((address_of(m) for m in message.get("to", [])
-                          if payload.get("r") and self._tokens.address_hash(
-                              payload["a"], address_of(m)) == payload["r"]), None)
+        recipient = self._tokens.recipient_with_hash(payload["a"], message.get("to", []),
+                                                     payload.get("r"))
         if hit.country:
             data["country"] = hit.country
         if kind == "opened":

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.models import address_of
 from chalicelib.send import new_event
 from chalicelib.suppressions import SuppressionService
 
 
 class Tokens(Protocol):
     def open(self, purpose: str, token: str) -> dict[str, Any] | None: ...
-    def address_hash(self, account_id: str, address: str) -> str: ...
+    def recipient_with_hash(self, account_id: str, mailboxes: list[str],
+                            address_hash: str | None) -> str | None: ...
 
 
 class Messages(Protocol):
@@ -45,9 +45,8 @@ class UnsubscribeService:
         account_id, message_id, address_hash = payload["a"], payload["m"], payload["h"]
         message = self._messages.get(account_id, message_id)
         # The address comes from the message log while it lasts; after that the hash suffices.
-        address = next((address_of(m) for m in (message or {}).get("to", [])
-                        if self._tokens.address_hash(account_id, address_of(m)) == address_hash),
-                       None)
+        address = self._tokens.recipient_with_hash(account_id, (message or {}).get("to", []),
+                                                   address_hash)
         already = self._suppressions.is_suppressed_hash(account_id, address_hash, "marketing")
         self._suppressions.add_hash(account_id, address_hash, address, "unsubscribe",
                                     "marketing", now, message_id)

@@ -81,11 +81,23 @@ def _context(account_id: str, webhook_id: str) -> dict[str, str]:
 
 
 class WebhookService:
-    def __init__(self, store: Store, secrets: Secrets, queue: Queue, local_mode: bool) -> None:
+    def __init__(self, store: Store, secrets: Secrets, queue: Queue, local_mode: bool,
+                 cache_seconds: float = 30) -> None:
         self._store = store
         self._secrets = secrets
         self._queue = queue
         self._local = local_mode
+        self._cache_seconds = cache_seconds
+        # Every recorded event asks "who listens?": answered from memory for a few seconds.
+        self._listeners: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+
+    def _enabled_hooks(self, account_id: str) -> list[dict[str, Any]]:
+        cached = self._listeners.get(account_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        hooks = [h for h in self._store.of_account(account_id) if h["status"] == "enabled"]
+        self._listeners[account_id] = (time.monotonic() + self._cache_seconds, hooks)
+        return hooks
 
     def _check(self, url: str | None, event_types: list[str] | None) -> None:
         if url is not None:
@@ -112,6 +124,7 @@ class WebhookService:
                   "event_types": request.event_types, "description": request.description,
                   "status": "enabled", "secret_ciphertext": ciphertext, "created_at": iso(now)}
         self._store.put(principal.account_id, record)
+        self._listeners.pop(principal.account_id, None)
         return WebhookWithSecret(**self._out(record).model_dump(), secret=secret)
 
     def _owned(self, principal: Principal, webhook_id: str) -> dict[str, Any]:
@@ -137,11 +150,13 @@ class WebhookService:
             fields.update(status="enabled" if request.enabled else "disabled",
                           disabled_reason=None if request.enabled else "disabled by you")
         record = self._store.update(principal.account_id, webhook_id, fields) if fields else None
+        self._listeners.pop(principal.account_id, None)
         return self._out(record or self._owned(principal, webhook_id))
 
     def delete(self, principal: Principal, webhook_id: str) -> None:
         self._owned(principal, webhook_id)
         self._store.delete(principal.account_id, webhook_id)
+        self._listeners.pop(principal.account_id, None)
 
     def rotate_secret(self, principal: Principal, webhook_id: str, now: datetime
                       ) -> WebhookWithSecret:
@@ -174,7 +189,7 @@ class WebhookService:
 
     def publish(self, account_id: str, events: list[dict[str, Any]]) -> None:
         """Fan events out to the account's matching endpoints (one queue record each)."""
-        hooks = [h for h in self._store.of_account(account_id) if h["status"] == "enabled"]
+        hooks = self._enabled_hooks(account_id)
         deliveries: list[tuple[BaseModel, int]] = []
         for event in events:
             payload = payload_for(account_id, event)
