@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint package bench clean
+.PHONY: dev test lint package bench docs clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/chalice package --stage prod \
 		--merge-template infra/resources.yaml build/
 	$(BIN)/cfn-lint build/sam.yaml
+
+docs: $(STAMP)
+	$(BIN)/python -m letterbox.docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Rate, Response, SQSEvent
 
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import (domains, edge, emails, logs, provider_webhooks, smtp,
+from chalicelib.routes import (account, domains, edge, emails, logs, provider_webhooks, smtp,
                                suppressions, templates, tracking, webhooks)
 from chalicelib.web import Api, Call, json_error_middleware
 
@@ -18,7 +18,7 @@ app.api.binary_types.append("image/*")
 app.register_middleware(json_error_middleware, "http")
 api = Api(app, edge)
 APIS = (api, emails.api, domains.api, smtp.api, templates.api, suppressions.api,
-        provider_webhooks.api, tracking.api, logs.api, webhooks.api)
+        provider_webhooks.api, tracking.api, logs.api, webhooks.api, account.api)
 for module_api in APIS[1:]:
     assert isinstance(module_api.app, Blueprint)
     app.register_blueprint(module_api.app)
@@ -77,4 +77,4 @@ def sweep_scheduled(event: Any) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def purge_expired(event: Any) -> dict[str, Any]:
     from chalicelib.worker import run_purge
-    return run_purge()
+    return run_purge(getattr(event, "context", None))

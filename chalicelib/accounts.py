@@ -6,14 +6,17 @@ import base64
 import hashlib
 import hmac
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from chalicelib.account_models import AccountClosure, AccountOut, AccountUpdate, RetentionOut
 from chalicelib.clock import iso
 from chalicelib.errors import AccountClosed, Forbidden, NotFound, Unauthorized
 from chalicelib.ids import has_prefix, new_id
+from chalicelib.retention import RULES, DataClass, expiry_for
 
 Scope = Literal["full", "sending"]
 KEY_TOKEN_PREFIX = "lb_"  # noqa: S105 - a prefix, not a secret
@@ -28,6 +31,8 @@ class AccountStore(Protocol):
     def list_keys(self, account_id: str) -> list[dict[str, Any]]: ...
     def revoke_key(self, key_id: str, now: datetime) -> bool: ...
     def resume_account(self, account_id: str) -> bool: ...
+    def update_account(self, account_id: str, fields: dict[str, Any]) -> dict[str, Any] | None: ...
+    def expire_account(self, account_id: str, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,9 +76,13 @@ def _split_token(token: str) -> tuple[str, str] | None:
 
 class AccountService:
     def __init__(self, store: AccountStore,
-                 on_close: list[Callable[[str, datetime], None]] | None = None) -> None:
+                 on_close: list[Callable[[str, datetime], None]] | None = None,
+                 on_retention_change: Callable[[str, int, datetime], None] | None = None,
+                 erase_now: Callable[[str], bool] | None = None) -> None:
         self._store = store
         self._on_close = on_close or []
+        self._on_retention_change = on_retention_change
+        self._erase_now = erase_now
 
     def create_account(self, name: str, now: datetime) -> tuple[str, IssuedKey]:
         account_id = new_id("acct")
@@ -101,6 +110,38 @@ class AccountService:
     def list_keys(self, account_id: str) -> list[dict[str, Any]]:
         public = ("key_id", "scope", "domains", "hint", "created_at", "revoked_at")
         return [{k: item.get(k) for k in public} for item in self._store.list_keys(account_id)]
+
+    def describe(self, account_id: str) -> AccountOut:
+        account = self._store.get_account(account_id)
+        if account is None:
+            raise NotFound(f"no account {account_id}")
+        return _account_out(account)
+
+    def update(self, account_id: str, request: AccountUpdate, now: datetime) -> AccountOut:
+        self._open_account(account_id)
+        fields: dict[str, Any] = {}
+        if request.name is not None:
+            fields["name"] = request.name
+        if request.retention is not None:
+            fields["recipient_data_days"] = request.retention.recipient_data_days
+        account = self._store.update_account(account_id, fields) if fields else None
+        if request.retention is not None and self._on_retention_change is not None:
+            # Stored events get the new period through the purge, in either direction.
+            self._on_retention_change(account_id, request.retention.recipient_data_days, now)
+        return _account_out(account or self._open_account(account_id))
+
+    def close(self, account_id: str, now: datetime, erase_now: bool) -> AccountClosure:
+        """Close: keys stop working at once; the data goes 90 days later, or now on request."""
+        self.close_account(account_id, now)
+        erased = False
+        if erase_now:
+            self._store.expire_account(account_id, now)
+            erased = self._erase_now(account_id) if self._erase_now else False
+        days = 0 if erase_now else RULES[DataClass.ACCOUNT_DATA].days
+        erase_after = datetime.fromtimestamp(expiry_for(DataClass.ACCOUNT_DATA, now, days) or 0,
+                                             now.tzinfo)
+        return AccountClosure(id=account_id, status="closed", closed_at=iso(now),
+                              erase_after=iso(erase_after), erased=erased)
 
     def close_account(self, account_id: str, now: datetime) -> None:
         self._open_account(account_id)
@@ -143,3 +184,37 @@ class AccountService:
         if account["status"] != "active":
             raise AccountClosed(f"account {account_id} is closed")
         return account
+
+
+def _account_out(account: dict[str, Any]) -> AccountOut:
+    default = RULES[DataClass.ENGAGEMENT_EVENT].days or 0
+    return AccountOut(
+        id=account["account_id"], name=account["name"], status=account["status"],
+        created_at=account["created_at"], closed_at=account.get("closed_at"),
+        sending_paused=bool(account.get("sending_paused")),
+        retention=RetentionOut(
+            recipient_data_days=int(account.get("recipient_data_days") or default),
+            message_log_days=RULES[DataClass.MESSAGE_LOG].days or 0,
+            default_recipient_data_days=default))
+
+
+class RetentionDays:
+    """Each account's own period for recipient engagement events (None: the default),
+    cached per warm Lambda; a change reaches other Lambdas within ``ttl_seconds``."""
+
+    def __init__(self, store: AccountStore, ttl_seconds: float = 60) -> None:
+        self._store = store
+        self.ttl_seconds = ttl_seconds
+        self._cache: dict[str, tuple[float, int | None]] = {}
+
+    def __call__(self, account_id: str) -> int | None:
+        cached = self._cache.get(account_id)
+        if cached is not None and time.monotonic() - cached[0] < self.ttl_seconds:
+            return cached[1]
+        account = self._store.get_account(account_id) or {}
+        days = account.get("recipient_data_days")
+        self._cache[account_id] = (time.monotonic(), int(days) if days else None)
+        return self._cache[account_id][1]
+
+    def forget(self, account_id: str) -> None:
+        self._cache.pop(account_id, None)

@@ -122,6 +122,11 @@ class DomainService:
         if record["status"] == "verified":
             self._changed(principal.account_id)
 
+    def forget_identities(self, account_id: str, names: list[str]) -> None:
+        """An erased account's domains leave SES too."""
+        for name in names:
+            self._identities.delete(name)
+
     def verify_domain(self, principal: Principal, domain_id: str, now: datetime) -> DomainOut:
         record = self._owned(principal, domain_id)
         dns = self._dns()

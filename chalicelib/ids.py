@@ -7,8 +7,8 @@ import os
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PREFIXES = frozenset({"acct", "key", "em", "dom", "evt", "ltr", "wh", "tpl", "sup", "erq",
-                      "wha", "smtp"})
+PREFIXES = frozenset({"acct", "key", "em", "dom", "evt", "ltr", "wh", "tpl", "sup", "aud",
+                      "wha", "smtp", "adr", "trk"})
 
 
 def new_id(prefix: str, now_ms: int | None = None) -> str:

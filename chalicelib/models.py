@@ -194,7 +194,7 @@ class SuppressionCreate(InputModel):
 class SuppressionOut(OutputModel):
     email: str | None = Field(description="null once the address was erased: only its hash "
                                           "remains, and still suppresses.")
-    reason: Literal["manual", "bounce", "complaint", "unsubscribe"]
+    reason: Literal["manual", "bounce", "complaint", "unsubscribe", "erasure"]
     scope: Literal["all", "marketing"]
     created_at: str
     message_id: str | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 
 class DataClass(StrEnum):
@@ -26,6 +26,7 @@ class DataClass(StrEnum):
     SCHEDULED_CONTENT = "scheduled_content"
     ACCOUNT_DATA = "account_data"
     SUPPRESSION = "suppression"
+    PRIVACY_AUDIT = "privacy_audit"
     OPERATIONAL = "operational"
 
 
@@ -69,6 +70,9 @@ POLICY: tuple[Rule, ...] = (
          "while the account is open + 90 days after closure"),
     Rule(DataClass.SUPPRESSION, "suppression entries", "account_closed", 90,
          "while the account is open; after an erasure request only a keyed hash remains"),
+    Rule(DataClass.PRIVACY_AUDIT,
+         "privacy request audit records (who, when, counts; never the address)",
+         "account_closed", 90, "while the account is open + 90 days after closure"),
     Rule(DataClass.OPERATIONAL, "operational bookkeeping (purge checkpoints; no personal data)",
          "created", None, "while the deployment exists"),
 )
@@ -114,41 +118,3 @@ def s3_lifecycle_rules() -> list[dict[str, Any]]:
         for rule in POLICY
         if rule.s3_prefix and rule.days
     ]
-
-
-class ExpiredItemStore(Protocol):
-    def expired_keys(self, bucket: str, now: int) -> list[dict[str, str]]: ...
-    def delete_keys(self, keys: list[dict[str, str]]) -> int: ...
-    def get_checkpoint(self, name: str) -> str | None: ...
-    def set_checkpoint(self, name: str, value: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class PurgeReport:
-    buckets_scanned: int
-    items_read: int
-    items_deleted: int
-
-
-def purge_expired(store: ExpiredItemStore, now: datetime, first_run_days: int) -> PurgeReport:
-    """Delete every item past its expiry, day bucket by day bucket, from the last checkpoint.
-
-    DynamoDB TTL may lag by days; this makes the promise exact. Finished days are
-    checkpointed, so a run cut off by the Lambda timeout resumes where it stopped.
-    """
-    today = now.astimezone(UTC).date()
-    checkpoint = store.get_checkpoint("purge")
-    start = (datetime.strptime(checkpoint, "%Y-%m-%d").date() + timedelta(days=1)
-             if checkpoint else today - timedelta(days=first_run_days))
-    read = deleted = scanned = 0
-    day = start
-    while day <= today:
-        bucket = day.strftime("%Y-%m-%d")
-        keys = store.expired_keys(bucket, int(now.timestamp()))
-        read += len(keys)
-        deleted += store.delete_keys(keys)
-        scanned += 1
-        if day < today:  # today still fills; only whole past days are done
-            store.set_checkpoint("purge", bucket)
-        day += timedelta(days=1)
-    return PurgeReport(buckets_scanned=scanned, items_read=read, items_deleted=deleted)

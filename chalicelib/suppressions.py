@@ -10,7 +10,7 @@ from chalicelib.clock import iso
 from chalicelib.errors import NotFound
 from chalicelib.models import SuppressionOut, SuppressionPage, address_of
 
-Reason = Literal["manual", "bounce", "complaint", "unsubscribe"]
+Reason = Literal["manual", "bounce", "complaint", "unsubscribe", "erasure"]
 Scope = Literal["all", "marketing"]
 
 
@@ -61,6 +61,21 @@ class SuppressionService:
         if self._store.get(account_id, address_hash) is None:
             raise NotFound("that address is not suppressed")
         self._store.delete(account_id, address_hash)
+
+    def record_for(self, account_id: str, address: str) -> dict[str, Any] | None:
+        return self._store.get(account_id, self._hasher.address_hash(account_id, address))
+
+    def keep_hash_only(self, account_id: str, address: str, now: datetime) -> str:
+        """After an erasure: the entry keeps its hash (so the address stays suppressed) and
+        loses the address; an address that was not suppressed becomes so, as a hash."""
+        address_hash = self._hasher.address_hash(account_id, address)
+        existing = self._store.get(account_id, address_hash)
+        record = {**(existing or {"address_hash": address_hash, "reason": "erasure",
+                                  "scope": "all", "created_at": iso(now)}), "email": None}
+        record = {k: v for k, v in record.items()
+                  if k not in ("pk", "sk", "retention_class", "clock_at")}
+        self._store.put(account_id, record)
+        return "kept_as_hash" if existing else "added_as_hash"
 
     def list(self, account_id: str, limit: int, cursor: str | None) -> SuppressionPage:
         items, next_cursor = self._store.page(account_id, limit, cursor)

@@ -6,16 +6,21 @@ in a fake; nothing else constructs a boto3 client.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from chalicelib.accounts import AccountService
+from chalicelib.accounts import AccountService, RetentionDays
 from chalicelib.adapters.account_store import DynamoAccountStore
 from chalicelib.adapters.credential_store import DynamoCredentialStore
 from chalicelib.adapters.dns_lookup import DnsLookup, ZoneFileResolver
 from chalicelib.adapters.domain_store import DynamoDomainStore
 from chalicelib.adapters.dynamo import DynamoTable
 from chalicelib.adapters.message_store import DynamoMessageStore
+from chalicelib.adapters.privacy_store import DynamoPrivacyStore
+from chalicelib.adapters.purge_store import DynamoPurgeStore
 from chalicelib.adapters.https_fetch import local_or_fetch
 from chalicelib.adapters.iam import IamSmtpUsers
 from chalicelib.adapters.sns_subscriptions import SnsSubscriptions
@@ -34,10 +39,13 @@ from chalicelib.adapters.webhook_store import DynamoWebhookStore
 from chalicelib.delivery import SendWorker
 from chalicelib.edge import ApiEdge
 from chalicelib.idempotency import IdempotentRequests
+from chalicelib.ids import new_id
 from chalicelib.ingest import ProviderEventService
 from chalicelib.limits import Limits
 from chalicelib.logs import LogService
+from chalicelib.privacy import PrivacyService
 from chalicelib.protection import AccountProtection
+from chalicelib.purge import PurgeReport, Purger
 from chalicelib.send import EmailService
 from chalicelib.sns import SnsVerifier
 from chalicelib.suppressions import SuppressionService
@@ -75,9 +83,39 @@ class Container:
         return DynamoAccountStore(self.table)
 
     @cached_property
+    def retention_days(self) -> RetentionDays:
+        return RetentionDays(self.account_store)
+
+    @cached_property
     def message_store(self) -> DynamoMessageStore:
         return DynamoMessageStore(self.table, on_events=lambda account_id, events:
-                                  self.webhooks.publish(account_id, events))
+                                  self.webhooks.publish(account_id, events),
+                                  retention_days=self.retention_days)
+
+    @cached_property
+    def purge_store(self) -> DynamoPurgeStore:
+        return DynamoPurgeStore(self.table)
+
+    def purger(self, out_of_time: Callable[[], bool] = lambda: False) -> Purger:
+        return Purger(self.purge_store, self.content, out_of_time,
+                      on_account_erased=[self.domains.forget_identities])
+
+    def _retention_changed(self, account_id: str, days: int, now: datetime) -> None:
+        self.retention_days.forget(account_id)
+        self.purge_store.put_retention_job(
+            account_id, days, version=new_id("aud"),
+            not_before=int(now.timestamp() + self.retention_days.ttl_seconds))
+
+    def _erase_now(self, account_id: str) -> bool:
+        """Erase a closed account within the API call's time, or leave it to the purge."""
+        deadline = time.monotonic() + 20
+        purger = self.purger(lambda: time.monotonic() > deadline)
+        return purger.erase_account(account_id, PurgeReport())
+
+    @cached_property
+    def privacy(self) -> PrivacyService:
+        return PrivacyService(DynamoPrivacyStore(self.table), self.suppressions, self.content,
+                              self.accounts)
 
     @cached_property
     def webhook_queue(self) -> SqsQueue:
@@ -96,7 +134,8 @@ class Container:
     @cached_property
     def accounts(self) -> AccountService:
         return AccountService(self.account_store, on_close=[
-            self.domain_store.start_closure_clock, self.smtp.revoke_all])
+            self.domain_store.start_closure_clock, self.smtp.revoke_all],
+            on_retention_change=self._retention_changed, erase_now=self._erase_now)
 
     @cached_property
     def send_queue(self) -> SqsQueue:

@@ -16,7 +16,6 @@ from chalicelib.email_models import OffloadPointer, SendCommand
 from chalicelib.errors import TransientFailure
 from chalicelib.models import WebhookDelivery
 from chalicelib.observability import logger, metrics
-from chalicelib.retention import purge_expired
 from chalicelib.send import SCHEDULE_SHARDS, SQS_MAX_DELAY, new_event
 
 
@@ -115,9 +114,13 @@ def sweep_scheduled() -> dict[str, int]:
     return {"queued": queued, "horizon_minutes": int(SQS_MAX_DELAY / timedelta(minutes=1))}
 
 
-def run_purge() -> dict[str, Any]:
-    settings = wiring.container().settings
-    report = purge_expired(wiring.container().table, utcnow(), settings.purge_first_run_days)
-    metrics.add_metric(name="purged_items", unit="Count", value=report.items_deleted)
-    logger.info("purge finished", extra=report.__dict__)
-    return dict(report.__dict__)
+def run_purge(context: Any = None) -> dict[str, Any]:
+    """The hourly purge, stopping a minute before the Lambda timeout (the next run resumes)."""
+    container = wiring.container()
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    purger = container.purger(lambda: remaining is not None and remaining() < 60_000)
+    report = purger.run(utcnow(), container.settings.purge_first_run_days)
+    for name in ("items_deleted", "events_restamped", "objects_deleted", "accounts_erased"):
+        metrics.add_metric(name=f"purge_{name}", unit="Count", value=getattr(report, name))
+    logger.info("purge finished", extra=report.as_dict())
+    return report.as_dict()

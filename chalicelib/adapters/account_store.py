@@ -40,6 +40,14 @@ class DynamoAccountStore:
         self._table.start_clock(key, DataClass.ACCOUNT_DATA, now)
         return True
 
+    def update_account(self, account_id: str, fields: dict[str, Any]) -> Item | None:
+        return self._table.set_fields({"pk": _account_pk(account_id), "sk": "ACCOUNT"}, fields)
+
+    def expire_account(self, account_id: str, now: datetime) -> None:
+        """A closed account asked to be erased at once: its record expires now."""
+        self._table.start_clock({"pk": _account_pk(account_id), "sk": "ACCOUNT"},
+                                DataClass.ACCOUNT_DATA, now, days=0)
+
     def pause_account(self, account_id: str, reason: str, event: dict[str, Any],
                       now: datetime) -> bool:
         """Pause sending and record why, once; False if it was already paused."""

@@ -1,8 +1,9 @@
 """DynamoDB: the one table every store shares, with retention applied on every write.
 
 Items are addressed by ``pk``/``sk``. Every write names a retention data class; the table
-then carries ``retention_class``, ``expires_at`` (the TTL attribute) and ``expiry_bucket``
-(the partition of the sparse ``by_expiry`` index that the purge queries).
+then carries ``retention_class``, ``clock_at`` (when the class's clock started),
+``expires_at`` (the TTL attribute) and ``expiry_bucket`` (the partition of the sparse
+``by_expiry`` index that the purge queries).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def with_retention(item: Item, data_class: DataClass, clock_start: datetime | No
     """The item stamped with its data class and the expiry that class gives it."""
     expires_at = expiry_for(data_class, clock_start, days)
     stamped = dict(item, retention_class=data_class.value)
+    if clock_start is not None:
+        stamped["clock_at"] = int(clock_start.timestamp())
     if expires_at is not None:
         stamped["expires_at"] = expires_at
         stamped["expiry_bucket"] = expiry_bucket(expires_at)
@@ -139,11 +142,11 @@ class DynamoTable:
             _raise_for(err)
 
     def put_op(self, item: Item, data_class: DataClass, clock_start: datetime | None,
-               condition: str | None = None) -> dict[str, Any]:
+               condition: str | None = None, days: int | None = None) -> dict[str, Any]:
         """A ``Put`` for ``transact``."""
         put: dict[str, Any] = {
             "TableName": self.name,
-            "Item": to_wire(with_retention(item, data_class, clock_start)),
+            "Item": to_wire(with_retention(item, data_class, clock_start, days)),
         }
         if condition:
             put["ConditionExpression"] = condition
@@ -224,10 +227,18 @@ class DynamoTable:
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
             "ExpressionAttributeValues": to_wire({":pk": pk, ":low": low, ":high": high}),
         }
-        return list(self._all_pages(request))
+        return list(self.pages(request))
 
-    def _all_pages(self, request: dict[str, Any]) -> Iterator[Item]:
-        """Every item a query matches, page after page."""
+    def one_page(self, request: dict[str, Any]) -> list[Item]:
+        """The items of a single query page (``request`` as boto3 takes it)."""
+        try:
+            response = self._client.query(**request)
+        except ClientError as err:
+            _raise_for(err)
+        return [from_wire(item) for item in response.get("Items", [])]
+
+    def pages(self, request: dict[str, Any]) -> Iterator[Item]:
+        """Every item a query (``request`` as boto3 takes it) matches, page after page."""
         while True:
             try:
                 response = self._client.query(**request)
@@ -252,15 +263,18 @@ class DynamoTable:
             request["IndexName"] = index
         if limit:
             request["Limit"] = limit
-        return self._all_pages(request)
+        return self.pages(request)
 
     def query_page(self, pk: str, sk_prefix: str, limit: int, cursor: str | None,
                    forward: bool = False) -> tuple[list[Item], str | None]:
-        """One page (newest first by default) and the opaque cursor of the next, if any."""
+        """One page (newest first by default) and the opaque cursor of the next, if any;
+        an empty ``sk_prefix`` pages through the whole partition."""
+        values = {":pk": pk, ":prefix": sk_prefix} if sk_prefix else {":pk": pk}
         request: dict[str, Any] = {
             "TableName": self.name, "Limit": limit, "ScanIndexForward": forward,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": to_wire({":pk": pk, ":prefix": sk_prefix}),
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)" if sk_prefix
+                                      else "pk = :pk",
+            "ExpressionAttributeValues": to_wire(values),
         }
         if cursor:
             request["ExclusiveStartKey"] = to_wire(_decode_cursor(cursor, "pk", pk, "sk",
@@ -274,9 +288,10 @@ class DynamoTable:
         return items, (_encode_cursor(from_wire(last)) if last else None)
 
     def index_page(self, pk: str, low: str, high: str, limit: int, cursor: str | None,
-                   filters: Mapping[str, tuple[str, Any]] | None = None
-                   ) -> tuple[list[Item], str | None]:
-        """One page of ``gsi2`` (newest first) between two sort keys, with attribute filters
+                   filters: Mapping[str, tuple[str, Any]] | None = None,
+                   forward: bool = False) -> tuple[list[Item], str | None]:
+        """One page of ``gsi2`` (newest first unless ``forward``) between two sort keys, with
+        attribute filters
         (``{"status": ("=", "sent"), "recipients": ("contains", "a@x")}``)."""
         names = {"#pk": "gsi2pk", "#sk": "gsi2sk"}
         values: dict[str, Any] = {":pk": pk, ":low": low, ":high": high}
@@ -288,7 +303,7 @@ class DynamoTable:
                            else f"#f{index} = :f{index}")
         request: dict[str, Any] = {
             "TableName": self.name, "IndexName": "gsi2", "Limit": limit,
-            "ScanIndexForward": False,
+            "ScanIndexForward": forward,
             "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
             "ExpressionAttributeNames": names, "ExpressionAttributeValues": to_wire(values),
         }
@@ -305,24 +320,7 @@ class DynamoTable:
         return ([from_wire(i) for i in response.get("Items", [])],
                 _encode_cursor(from_wire(last)) if last else None)
 
-    # The purge's view of the table (retention.ExpiredItemStore).
-
-    def expired_keys(self, bucket: str, now: int) -> list[Key]:
-        request: dict[str, Any] = {
-            "TableName": self.name,
-            "IndexName": "by_expiry",
-            "KeyConditionExpression": "expiry_bucket = :b AND expires_at <= :now",
-            "ExpressionAttributeValues": to_wire({":b": bucket, ":now": now}),
-            "ProjectionExpression": "pk, sk",
-        }
-        return [{"pk": item["pk"], "sk": item["sk"]} for item in self._all_pages(request)]
-
-    def delete_keys(self, keys: list[Key]) -> int:
-        """Delete in chunks of 25 (DynamoDB's batch limit), retrying what comes back."""
-        self._batch_write([{"DeleteRequest": {"Key": to_wire(k)}} for k in keys])
-        return len(keys)
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+    def batch_write(self, requests: list[dict[str, Any]]) -> None:
         """25 requests at a time (DynamoDB's limit; moto does not enforce it), retrying what
         DynamoDB leaves unprocessed."""
         for start in range(0, len(requests), 25):
@@ -338,14 +336,6 @@ class DynamoTable:
             if pending:
                 raise TransientFailure("dynamodb left writes unprocessed")
 
-    def get_checkpoint(self, name: str) -> str | None:
-        item = self.get("SYSTEM", f"CHECKPOINT#{name}", consistent=True)
-        return str(item["value"]) if item else None
-
-    def set_checkpoint(self, name: str, value: str) -> None:
-        self.put({"pk": "SYSTEM", "sk": f"CHECKPOINT#{name}", "value": value},
-                 DataClass.OPERATIONAL, None)
-
     def counter_op(self, key: Key, counts: Mapping[str, int], data_class: DataClass,
                    clock_start: datetime) -> dict[str, Any]:
         """An ``Update`` adding to counters (stats), stamped with its class's expiry."""
@@ -353,18 +343,20 @@ class DynamoTable:
         names = {f"#c{i}": name for i, name in enumerate(counts)}
         values: dict[str, Any] = {f":c{i}": n for i, n in enumerate(counts.values())}
         values.update({":class": data_class.value, ":e": expires_at,
-                       ":b": expiry_bucket(expires_at)})
+                       ":b": expiry_bucket(expires_at), ":c": int(clock_start.timestamp())})
         adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
         return self.update_op(key, f"ADD {adds} SET retention_class = :class, expires_at = :e, "
-                                   "expiry_bucket = :b", values, names=names)
+                                   "expiry_bucket = :b, clock_at = :c", values, names=names)
 
-    def start_clock(self, key: Key, data_class: DataClass, clock_start: datetime) -> None:
-        """Give a deferred-clock item (open account, undelivered letter) its expiry now."""
-        expires_at = expiry_for(data_class, clock_start)
+    def start_clock(self, key: Key, data_class: DataClass, clock_start: datetime,
+                    days: int | None = None) -> None:
+        """Give a deferred-clock item (closed account, delivered letter) its expiry now."""
+        expires_at = expiry_for(data_class, clock_start, days)
         if expires_at is None:
             return
-        self.update(key, "SET expires_at = :e, expiry_bucket = :b",
-                    {":e": expires_at, ":b": expiry_bucket(expires_at)})
+        self.update(key, "SET clock_at = :c, expires_at = :e, expiry_bucket = :b",
+                    {":c": int(clock_start.timestamp()), ":e": expires_at,
+                     ":b": expiry_bucket(expires_at)})
 
     def batch_get(self, keys: list[Key]) -> list[Item]:
         """Up to 100 items by key, retrying what DynamoDB leaves unprocessed."""
@@ -383,18 +375,27 @@ class DynamoTable:
                 return found
         raise TransientFailure("dynamodb left reads unprocessed")
 
-    def put_many(self, entries: list[tuple[Item, DataClass, datetime | None]]) -> None:
-        """Unconditional puts, 25 to a request (DynamoDB's limit; moto does not enforce it)."""
-        self._batch_write([
-            {"PutRequest": {"Item": to_wire(with_retention(item, data_class, clock))}}
+    def put_many(self, entries: list[tuple[Item, DataClass, datetime | None]],
+                 days: Mapping[DataClass, int] | None = None) -> None:
+        """Unconditional puts, 25 to a request (DynamoDB's limit; moto does not enforce it).
+        ``days`` overrides a class's default period (an account's own retention)."""
+        self.batch_write([
+            {"PutRequest": {"Item": to_wire(with_retention(
+                item, data_class, clock, (days or {}).get(data_class)))}}
             for item, data_class, clock in entries])
+
+    def delete_keys(self, keys: list[Key]) -> int:
+        """Delete in chunks of 25 (DynamoDB's batch limit), retrying what comes back."""
+        self.batch_write([{"DeleteRequest": {"Key": to_wire(k)}} for k in keys])
+        return len(keys)
 
     def increment(self, pk: str, sk: str, by: int, ceiling: int | None,
                   clock_start: datetime) -> int | None:
         """Atomically add ``by`` to a counter; None if that would pass ``ceiling``."""
         expires_at = expiry_for(DataClass.RATE_COUNTER, clock_start) or 0
         values: dict[str, Any] = {":by": by, ":class": DataClass.RATE_COUNTER.value,
-                                  ":e": expires_at, ":b": expiry_bucket(expires_at)}
+                                  ":e": expires_at, ":b": expiry_bucket(expires_at),
+                                  ":c": int(clock_start.timestamp())}
         condition = None
         if ceiling is not None:
             condition = "attribute_not_exists(used) OR used <= :room"
@@ -402,7 +403,7 @@ class DynamoTable:
         try:
             item = self.update({"pk": pk, "sk": sk},
                                "ADD used :by SET retention_class = :class, expires_at = :e, "
-                               "expiry_bucket = :b", values, condition=condition)
+                               "expiry_bucket = :b, clock_at = :c", values, condition=condition)
         except ConditionFailed:
             return None
         return int(item["used"])
@@ -410,5 +411,14 @@ class DynamoTable:
     def delete(self, key: Key) -> None:
         try:
             self._client.delete_item(TableName=self.name, Key=to_wire(key))
+        except ClientError as err:
+            _raise_for(err)
+
+    def delete_where(self, key: Key, condition: str, values: Mapping[str, Any]) -> None:
+        """Delete only if ``condition`` holds; ``ConditionFailed`` if it does not."""
+        try:
+            self._client.delete_item(TableName=self.name, Key=to_wire(key),
+                                     ConditionExpression=condition,
+                                     ExpressionAttributeValues=to_wire(values))
         except ClientError as err:
             _raise_for(err)

@@ -50,9 +50,12 @@ def _listed(message: dict[str, Any]) -> Item:
 
 class DynamoMessageStore:
     def __init__(self, table: DynamoTable,
-                 on_events: Callable[[str, list[dict[str, Any]]], None] | None = None) -> None:
+                 on_events: Callable[[str, list[dict[str, Any]]], None] | None = None,
+                 retention_days: Callable[[str], int | None] = lambda account_id: None
+                 ) -> None:
         self._table = table
         self._on_events = on_events
+        self._days = retention_days  # the account's own period for engagement events
 
     def _published(self, account_id: str, events: list[dict[str, Any]]) -> None:
         """Recorded events go on to the customer's webhooks; a failure there loses no event."""
@@ -71,7 +74,8 @@ class DynamoMessageStore:
     def _event_op(self, account_id: str, event: dict[str, Any], at: datetime,
                   condition: str | None = None) -> dict[str, Any]:
         return self._table.put_op(self._event_item(account_id, event),
-                                  DataClass.ENGAGEMENT_EVENT, at, condition=condition)
+                                  DataClass.ENGAGEMENT_EVENT, at, condition=condition,
+                                  days=self._days(account_id))
 
     def _stats_op(self, account_id: str, counts: dict[str, int], at: datetime
                   ) -> dict[str, Any]:
@@ -100,9 +104,10 @@ class DynamoMessageStore:
             entries.append((self._event_item(message["account_id"], event),
                             DataClass.ENGAGEMENT_EVENT, now))
             counts[stat_name(event)] = counts.get(stat_name(event), 0) + 1
-        self._table.put_many(entries)
         if pairs:
             account_id = pairs[0][0]["account_id"]
+            days = self._days(account_id)
+            self._table.put_many(entries, {DataClass.ENGAGEMENT_EVENT: days} if days else None)
             self._table.transact([self._stats_op(account_id, counts, now)])
             self._published(account_id, [event for _, event in pairs])
 

@@ -6,6 +6,7 @@ as soon as SES has the message (or it is cancelled or fails for good).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -43,3 +44,22 @@ class S3ContentStore:
         paginator = self._client.get_paginator("list_objects_v2")
         return [obj["Key"] for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix)
                 for obj in page.get("Contents", [])]
+
+    def keys_older_than(self, prefix: str, cutoff: datetime) -> list[str]:
+        """Keys under ``prefix`` last written before ``cutoff`` (the purge's S3 view)."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        return [obj["Key"] for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix)
+                for obj in page.get("Contents", []) if obj["LastModified"] < cutoff]
+
+    def delete_many(self, keys: list[str]) -> int:
+        """Delete up to 1,000 objects a request (S3's limit)."""
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": key} for key in keys[start:start + 1000]]
+            try:
+                response = self._client.delete_objects(Bucket=self._bucket,
+                                                       Delete={"Objects": chunk, "Quiet": True})
+            except ClientError as err:
+                raise TransientFailure("s3 delete_objects failed") from err
+            if response.get("Errors"):
+                raise TransientFailure("s3 left objects undeleted")
+        return len(keys)

@@ -154,6 +154,24 @@ def test_mailbox_simulator_events_arrive_through_the_webhook(local: LocalStack) 
     assert {"bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"} <= suppressed
 
 
+def test_retention_setting_and_a_recipients_export_and_erasure(local: LocalStack) -> None:
+    patched = requests.patch(local.url("/v1/account"), headers=local.auth(), timeout=10,
+                             json={"retention": {"recipient_data_days": 30}})
+    assert patched.status_code == 200 and patched.json()["retention"]["recipient_data_days"] == 30
+    sent = requests.post(local.url("/v1/emails"), headers=local.auth(), timeout=10,
+                         json={"from": f"hi@{local.dev['domain']}", "to": "forget.me@example.org",
+                               "subject": "s", "text": "t"}).json()
+    assert _wait_status(local, sent["id"], "sent") == "sent"
+    exported = requests.post(local.url("/v1/privacy/export"), headers=local.auth(), timeout=10,
+                             json={"email": "forget.me@example.org"}).json()
+    assert [m["message_id"] for m in exported["messages"]] == [sent["id"]]
+    erased = requests.post(local.url("/v1/privacy/erasure"), headers=local.auth(), timeout=10,
+                           json={"email": "forget.me@example.org"}).json()
+    assert erased["messages_deleted"] == 1
+    gone = requests.get(local.url(f"/v1/emails/{sent['id']}"), headers=local.auth(), timeout=10)
+    assert gone.status_code == 404
+
+
 def test_pixel_and_click_in_the_outbox_produce_opened_and_clicked(local: LocalStack) -> None:
     import email
     import re

@@ -1,0 +1,47 @@
+"""What data-subject and account requests read and delete: an account's messages to one
+address (its listing index, filtered), their timelines, its whole partition a page at a time,
+and the audit trail of those requests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters.dynamo import DynamoTable, Item, Key
+from chalicelib.retention import DataClass
+
+
+class DynamoPrivacyStore:
+    def __init__(self, table: DynamoTable) -> None:
+        self._table = table
+
+    def messages_to(self, account_id: str, address: str) -> list[Item]:
+        """Messages of this account with ``address`` among their recipients (any of to, cc,
+        bcc): the account's own listing index, never a table scan."""
+        found: list[Item] = []
+        cursor = None
+        while True:
+            page, cursor = self._table.index_page(
+                f"EMAILS#{account_id}", "0", "~", 500, cursor,
+                filters={"recipients": ("contains", address)})
+            found.extend(page)
+            if cursor is None:
+                return found
+
+    def timeline(self, account_id: str, message_id: str) -> list[Item]:
+        """The message item and its events."""
+        return list(self._table.query_prefix(f"ACCT#{account_id}", f"EM#{message_id}"))
+
+    def delete_keys(self, keys: list[Key]) -> int:
+        return self._table.delete_keys(keys)
+
+    def put_audit(self, account_id: str, record: dict[str, Any], now: datetime) -> None:
+        self._table.put({"pk": f"ACCT#{account_id}", "sk": f"AUDIT#{record['audit_id']}",
+                         **record}, DataClass.PRIVACY_AUDIT, None)
+
+    def audits(self, account_id: str) -> list[Item]:
+        return list(self._table.query_prefix(f"ACCT#{account_id}", "AUDIT#", forward=False))
+
+    def account_page(self, account_id: str, limit: int, cursor: str | None
+                     ) -> tuple[list[Item], str | None]:
+        return self._table.query_page(f"ACCT#{account_id}", "", limit, cursor, forward=True)

@@ -1,0 +1,68 @@
+"""/v1/account (settings, export, closure) and /v1/privacy (a recipient's rights)."""
+
+from __future__ import annotations
+
+from chalicelib import wiring
+from chalicelib.account_models import (AccountClosure, AccountExport, AccountOut, AccountUpdate,
+                                       AuditList, ErasureOut, PrivacyExport, PrivacyRequest)
+from chalicelib.clock import utcnow
+from chalicelib.errors import ValidationFailed
+from chalicelib.models import ErrorBody
+from chalicelib.routes import blueprint_api
+from chalicelib.web import Call
+
+api = blueprint_api(__name__)
+ACCOUNT, PRIVACY = ("account",), ("privacy",)
+
+
+@api.operation("GET", "/v1/account", summary="This account and its retention settings",
+               responses={200: AccountOut}, tags=ACCOUNT)
+def get_account(call: Call) -> AccountOut:
+    return wiring.container().accounts.describe(call.account.account_id)
+
+
+@api.operation("PATCH", "/v1/account", summary="Rename, or set how long recipient data is kept",
+               body=AccountUpdate, responses={200: AccountOut, 422: ErrorBody}, tags=ACCOUNT)
+def update_account(call: Call) -> AccountOut:
+    return wiring.container().accounts.update(call.account.account_id, call.body, utcnow())
+
+
+@api.operation("DELETE", "/v1/account",
+               summary="Close the account (?erase=now deletes its data at once, not in 90 days)",
+               responses={200: AccountClosure, 422: ErrorBody}, tags=ACCOUNT)
+def close_account(call: Call) -> AccountClosure:
+    erase = call.query("erase")
+    if erase not in (None, "now"):
+        raise ValidationFailed("erase must be 'now' or absent", details=[{"field": "erase"}])
+    return wiring.container().accounts.close(call.account.account_id, utcnow(),
+                                             erase_now=erase == "now")
+
+
+@api.operation("GET", "/v1/account/export",
+               summary="Everything this account stored, machine-readable, page by page",
+               responses={200: AccountExport, 422: ErrorBody}, tags=ACCOUNT)
+def export_account(call: Call) -> AccountExport:
+    return wiring.container().privacy.export_account(
+        call.account, call.query_int("limit", 500, 1, 1000), call.query("cursor"))
+
+
+@api.operation("POST", "/v1/privacy/export",
+               summary="Every message, event and suppression about one address",
+               body=PrivacyRequest, responses={200: PrivacyExport, 422: ErrorBody},
+               tags=PRIVACY)
+def privacy_export(call: Call) -> PrivacyExport:
+    return wiring.container().privacy.export(call.account, call.body.email, utcnow())
+
+
+@api.operation("POST", "/v1/privacy/erasure",
+               summary="Delete everything about one address; it stays suppressed as a hash",
+               body=PrivacyRequest, responses={200: ErasureOut, 422: ErrorBody}, tags=PRIVACY)
+def privacy_erasure(call: Call) -> ErasureOut:
+    return wiring.container().privacy.erase(call.account, call.body.email, utcnow())
+
+
+@api.operation("GET", "/v1/privacy/audit",
+               summary="The audit trail of export and erasure requests (no addresses)",
+               responses={200: AuditList}, tags=PRIVACY)
+def privacy_audit(call: Call) -> AuditList:
+    return wiring.container().privacy.audit_log(call.account.account_id)
