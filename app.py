@@ -7,8 +7,8 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Rate, Response, SQSEvent
 
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import (account, domains, edge, emails, logs, provider_webhooks, smtp,
-                               suppressions, templates, tracking, webhooks)
+from chalicelib.routes import (account, domains, edge, emails, letters, logs, provider_webhooks,
+                               smtp, suppressions, templates, tracking, webhooks)
 from chalicelib.web import Api, Call, json_error_middleware
 
 app = Chalice(app_name="letterbox")
@@ -18,7 +18,7 @@ app.api.binary_types.append("image/*")
 app.register_middleware(json_error_middleware, "http")
 api = Api(app, edge)
 APIS = (api, emails.api, domains.api, smtp.api, templates.api, suppressions.api,
-        provider_webhooks.api, tracking.api, logs.api, webhooks.api, account.api)
+        provider_webhooks.api, tracking.api, logs.api, webhooks.api, account.api, letters.api)
 for module_api in APIS[1:]:
     assert isinstance(module_api.app, Blueprint)
     app.register_blueprint(module_api.app)
@@ -27,6 +27,8 @@ for module_api in APIS[1:]:
 SEND_QUEUE = "letterbox-send"
 SEND_DEAD_LETTERS = "letterbox-send-dlq"
 WEBHOOK_QUEUE = "letterbox-webhooks"
+LETTER_QUEUE = "letterbox-letters"
+LETTER_DEAD_LETTERS = "letterbox-letters-dlq"
 
 
 @app.middleware("all")
@@ -66,6 +68,24 @@ def send_dead_letters(event: SQSEvent) -> dict[str, Any]:
 def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.worker import process_webhook_batch
     return process_webhook_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=LETTER_QUEUE, batch_size=5)
+def submit_letters(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.worker import process_letter_batch
+    return process_letter_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=LETTER_DEAD_LETTERS, batch_size=10)
+def letter_dead_letters(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.worker import process_letter_dead_letters
+    return process_letter_dead_letters(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def poll_letter_tracking(event: Any) -> dict[str, Any]:
+    from chalicelib.worker import poll_tracking
+    return poll_tracking()
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

@@ -48,6 +48,24 @@ class Settings(BaseSettings):
     purge_first_run_days: int = 30
     # Local mode only: the certificate its mailbox simulator signs SNS messages with.
     sns_local_cert_file: Path | None = None
+    # Physical mail. Carrier credentials live in one Secrets Manager secret (JSON keyed by
+    # carrier: {"usps": {...}, "fedex": {...}, "dhl": {...}}); a carrier without an entry
+    # is not offered.
+    letter_queue_url: str = ""
+    carrier_secret_arn: str = ""
+    usps_base_url: str = "https://apis.usps.com"
+    fedex_base_url: str = "https://apis.fedex.com"
+    dhl_base_url: str = "https://express.api.dhl.com/mydhlapi"
+    letter_cancel_window_seconds: int = 300
+    # The sandbox carrier: on in local mode; its letters move one status per step.
+    sandbox_carrier: bool = False
+    sandbox_step_seconds: float = 1.0
+    # Where accepted letters are printed: a print partner's HTTPS endpoint (deployed) or,
+    # in local mode, a folder that receives the document and its label.
+    print_endpoint_url: str = ""
+    letters_dir: Path | None = None
+    # Tracking polls stop after this many requests per carrier per run (carrier rate limits).
+    tracking_requests_per_carrier: int = 100
 
 
 @lru_cache(maxsize=1)

@@ -56,8 +56,11 @@ def error_fields(errors: list[Any]) -> list[dict[str, str]]:
     details = []
     for error in errors:
         cause = (error.get("ctx") or {}).get("error")
-        field = (cause.field if isinstance(cause, FieldError)
-                 else ".".join(str(p) for p in error["loc"]) or "body")
+        where = ".".join(str(p) for p in error["loc"])
+        if isinstance(cause, FieldError):  # a nested model's rule: under that model's path
+            field = f"{where}.{cause.field}" if where else cause.field
+        else:
+            field = where or "body"
         message = str(cause) if isinstance(cause, FieldError) else error["msg"]
         details.append({"field": field, "message": message})
     return details
@@ -300,7 +303,10 @@ class Stats(OutputModel):
 EVENT_TYPES = ("email.queued", "email.scheduled", "email.sent", "email.delivered",
                "email.deferred", "email.bounced", "email.complained", "email.rejected",
                "email.failed", "email.suppressed", "email.opened", "email.clicked",
-               "email.unsubscribed", "email.cancelled", "webhook.test")
+               "email.unsubscribed", "email.cancelled", "letter.created", "letter.submitted",
+               "letter.in_transit", "letter.out_for_delivery", "letter.delivered",
+               "letter.returned_to_sender", "letter.exception", "letter.cancelled",
+               "webhook.test")
 
 
 class WebhookCreate(InputModel):

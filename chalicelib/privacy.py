@@ -28,7 +28,9 @@ _TYPES = (("EM#", "#EVT#", "event"), ("EM#", "", "message"),
           ("ACCTEVT#", "", "account_event"), ("AUDIT#", "", "privacy_audit"),
           ("DOMAIN#", "", "domain"), ("SMTP#", "", "smtp_credential"), ("STATS#", "", "stats"),
           ("SUP#", "", "suppression"), ("TPL#", "", "template"),
-          ("WHA#", "", "webhook_attempt"), ("WH#", "", "webhook"), ("LTR#", "", "letter"))
+          ("WHA#", "", "webhook_attempt"), ("WH#", "", "webhook"),
+          ("LTR#", "#EVT#", "letter_event"), ("LTR#", "#ADDR", "letter_address"),
+          ("LTR#", "", "letter"))
 
 
 class PrivacyStore(Protocol):

@@ -32,6 +32,10 @@ class TokenSigner:
     def key(self, purpose: str) -> bytes:
         return hmac.new(self._secret(), f"letterbox/{purpose}".encode(), hashlib.sha256).digest()
 
+    def purpose_token(self, purpose: str) -> str:
+        """A stable secret for one purpose (a carrier's push URL), derived, never stored."""
+        return _b64(self.key(purpose))[:32]
+
     def seal(self, purpose: str, payload: dict[str, Any]) -> str:
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
         mac = hmac.new(self.key(purpose), body, hashlib.sha256).digest()

@@ -69,8 +69,10 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 
 def payload_for(account_id: str, event: dict[str, Any]) -> dict[str, Any]:
     kind = event["type"] if "." in event["type"] else f"email.{event['type']}"
+    subject = ({"letter_id": event["letter_id"], "status": event.get("status")}
+               if event.get("letter_id") else {"email_id": event.get("message_id")})
     return {"type": kind, "timestamp": event["timestamp"], "data": {
-        "id": event["event_id"], "email_id": event.get("message_id"),
+        "id": event["event_id"], **subject,
         "recipient": event.get("recipient"), "tags": event.get("tags") or [],
         "metadata": event.get("metadata") or {},
         "data": {k: v for k, v in (event.get("data") or {}).items() if k != "raw"}}}

@@ -18,6 +18,7 @@ from chalicelib.adapters.credential_store import DynamoCredentialStore
 from chalicelib.adapters.dns_lookup import DnsLookup, ZoneFileResolver
 from chalicelib.adapters.domain_store import DynamoDomainStore
 from chalicelib.adapters.dynamo import DynamoTable
+from chalicelib.adapters.letter_store import DynamoLetterStore
 from chalicelib.adapters.message_store import DynamoMessageStore
 from chalicelib.adapters.privacy_store import DynamoPrivacyStore
 from chalicelib.adapters.purge_store import DynamoPurgeStore
@@ -28,6 +29,8 @@ from chalicelib.adapters.kms import KmsSecrets
 from chalicelib.adapters.ses import EmailSender, OutboxRecorder, SesEmailSender
 from chalicelib.adapters.ses_identities import LocalSesIdentities, SesV2Identities
 from chalicelib.adapters.sqs import SqsQueue
+from chalicelib.addresses import AddressService
+from chalicelib.carriers.registry import Carriers
 from chalicelib.config import Settings, get_settings
 from chalicelib.domains import DomainKeyring, DomainService
 from chalicelib.adapters.s3 import S3ContentStore
@@ -42,6 +45,7 @@ from chalicelib.idempotency import IdempotentRequests
 from chalicelib.ids import new_id
 from chalicelib.ingest import ProviderEventService
 from chalicelib.limits import Limits
+from chalicelib.letters import LetterService, LetterSubmitter, LetterTracker, Printer
 from chalicelib.logs import LogService
 from chalicelib.privacy import PrivacyService
 from chalicelib.protection import AccountProtection
@@ -111,6 +115,60 @@ class Container:
         deadline = time.monotonic() + 20
         purger = self.purger(lambda: time.monotonic() > deadline)
         return purger.erase_account(account_id, PurgeReport())
+
+    @cached_property
+    def carriers(self) -> Carriers:
+        from chalicelib.carriers.sandbox import SandboxCarrier
+        settings = self.settings
+        secret = (DeploymentSecret(self.client("secretsmanager"),
+                                   settings.carrier_secret_arn).value
+                  if settings.carrier_secret_arn else None)
+        sandbox = (SandboxCarrier(settings.sandbox_step_seconds)
+                   if settings.sandbox_carrier or settings.local_mode else None)
+        return Carriers(secret, {"usps": settings.usps_base_url,
+                                 "fedex": settings.fedex_base_url,
+                                 "dhl": settings.dhl_base_url}, sandbox)
+
+    @cached_property
+    def letter_store(self) -> DynamoLetterStore:
+        return DynamoLetterStore(self.table, on_events=lambda account_id, events:
+                                 self.webhooks.publish(account_id, events),
+                                 retention_days=self.retention_days)
+
+    @cached_property
+    def letter_queue(self) -> SqsQueue:
+        return SqsQueue(self.client("sqs"), self.settings.letter_queue_url)
+
+    @cached_property
+    def printer(self) -> Printer | None:
+        from chalicelib.printing import LocalPrinter, PartnerPrinter
+        if self.settings.letters_dir is not None:
+            return LocalPrinter(self.settings.letters_dir)
+        if self.settings.print_endpoint_url:
+            secret = DeploymentSecret(self.client("secretsmanager"),
+                                      self.settings.signing_secret_arn)
+            return PartnerPrinter(self.settings.print_endpoint_url, secret.value())
+        return None
+
+    @cached_property
+    def letters(self) -> LetterService:
+        return LetterService(self.letter_store, self.content, self.letter_queue, self.carriers,
+                             self.settings.letter_cancel_window_seconds,
+                             can_print=self.printer is not None)
+
+    @cached_property
+    def letter_submitter(self) -> LetterSubmitter:
+        assert self.printer is not None, "letters are refused when nothing can print them"
+        return LetterSubmitter(self.letter_store, self.content, self.carriers, self.printer)
+
+    @cached_property
+    def letter_tracker(self) -> LetterTracker:
+        return LetterTracker(self.letter_store, self.carriers,
+                             self.settings.tracking_requests_per_carrier)
+
+    @cached_property
+    def addresses(self) -> AddressService:
+        return AddressService(self.carriers)
 
     @cached_property
     def privacy(self) -> PrivacyService:

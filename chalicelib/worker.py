@@ -92,6 +92,65 @@ def process_webhook_batch(event: dict[str, Any], context: Any) -> dict[str, Any]
                                          processor=processor, context=context))
 
 
+def _letter_record(record: SQSRecord) -> str:
+    from chalicelib.letter_models import LetterJob
+    from chalicelib.letters import RetryAfter
+    container = wiring.container()
+    try:
+        outcome = container.letter_submitter.submit(LetterJob.model_validate_json(record.body),
+                                                    utcnow())
+    except TransientFailure as err:
+        attempt = int(record.attributes.approximate_receive_count or 1)
+        wait = backoff_seconds(attempt, container.settings.retry_base_seconds)
+        if isinstance(err, RetryAfter) and err.seconds:
+            wait = min(900, max(wait, err.seconds))
+        container.letter_queue.retry_later(record.receipt_handle, wait)
+        raise
+    metrics.add_metric(name=f"letters_{outcome}", unit="Count", value=1)
+    return outcome
+
+
+def process_letter_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response(event=event, record_handler=_letter_record,
+                                         processor=processor, context=context))
+
+
+def _letter_dead_letter(record: SQSRecord) -> str:
+    from chalicelib.letter_models import LetterJob
+    return wiring.container().letter_submitter.give_up(
+        LetterJob.model_validate_json(record.body), utcnow())
+
+
+def process_letter_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response(event=event, record_handler=_letter_dead_letter,
+                                         processor=processor, context=context))
+
+
+def poll_tracking() -> dict[str, int]:
+    recorded = wiring.container().letter_tracker.poll(utcnow())
+    metrics.add_metric(name="letter_events_recorded", unit="Count",
+                       value=sum(recorded.values()))
+    return recorded
+
+
+def _sweep_letters(now: Any) -> int:
+    """Letters whose send date comes within SQS's delay window go on the letter queue."""
+    from chalicelib.letter_models import LetterJob
+    from chalicelib.letters import DUE_SHARDS
+    container = wiring.container()
+    queued = 0
+    for shard in range(DUE_SHARDS):
+        for item in container.letter_store.due(shard, iso(now + SQS_MAX_DELAY)):
+            delay = max(0, int(item["due_at"]) - int(now.timestamp()))
+            container.letter_queue.enqueue(LetterJob(account_id=item["account_id"],
+                                                     letter_id=item["letter_id"]), delay)
+            container.letter_store.enqueued(item["account_id"], item["letter_id"])
+            queued += 1  # queued twice after a crash: the worker's claim sends it once
+    return queued
+
+
 def sweep_scheduled() -> dict[str, int]:
     """Queue scheduled messages due within SQS's 15-minute delay window, each exactly once."""
     container = wiring.container()
@@ -111,7 +170,9 @@ def sweep_scheduled() -> dict[str, int]:
                                                      version):
                 queued += 1
     metrics.add_metric(name="scheduled_queued", unit="Count", value=queued)
-    return {"queued": queued, "horizon_minutes": int(SQS_MAX_DELAY / timedelta(minutes=1))}
+    letters = _sweep_letters(now) if container.settings.letter_queue_url else 0
+    return {"queued": queued, "letters_queued": letters,
+            "horizon_minutes": int(SQS_MAX_DELAY / timedelta(minutes=1))}
 
 
 def run_purge(context: Any = None) -> dict[str, Any]:

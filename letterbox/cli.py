@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     key.add_parser("revoke", help="revoke an API key").add_argument("key_id")
     key.add_parser("list", help="list an account's keys (never the secrets)"
                    ).add_argument("account_id")
+
+    carrier = nouns.add_parser("carrier", help="physical-mail carriers").add_subparsers(
+        dest="verb", required=True)
+    carrier.add_parser("list", help="the carriers this deployment has credentials for")
+    carrier.add_parser("push-url", help="the tracking push URL to register with a carrier"
+                       ).add_argument("carrier", choices=["usps", "fedex", "dhl", "sandbox"])
     return parser
 
 
@@ -102,6 +108,14 @@ def run(args: argparse.Namespace) -> Any:
             return {"key_id": args.key_id, "revoked": True}
         case ("key", "list"):
             return {"keys": accounts.list_keys(args.account_id)}
+        case ("carrier", "list"):
+            return {"carriers": wiring.container().carriers.configured()}
+        case ("carrier", "push-url"):
+            from chalicelib.routes.letters import push_token
+            base = wiring.container().settings.public_base_url
+            return {"carrier": args.carrier,
+                    "url": f"{base}/webhooks/carriers/{args.carrier}?token="
+                           f"{push_token(args.carrier)}"}
     raise SystemExit(f"unknown command {args.noun} {args.verb}")
 
 

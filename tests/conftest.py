@@ -40,6 +40,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Stack]:
     monkeypatch.setenv("LETTERBOX_OUTBOX_DIR", str(tmp_path / "outbox"))
     monkeypatch.setenv("LETTERBOX_DNS_ZONE_FILE", str(tmp_path / "zone.txt"))
     monkeypatch.setenv("LETTERBOX_LOCAL_MODE", "true")
+    monkeypatch.setenv("LETTERBOX_LETTERS_DIR", str(tmp_path / "letters"))
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         env = provision(session, "letterbox-test",

@@ -19,10 +19,10 @@ class S3ContentStore:
         self._client = client
         self._bucket = bucket
 
-    def put(self, key: str, body: bytes) -> None:
+    def put(self, key: str, body: bytes, content_type: str = "application/json") -> None:
         try:
             self._client.put_object(Bucket=self._bucket, Key=key, Body=body,
-                                    ContentType="application/json")
+                                    ContentType=content_type)
         except ClientError as err:
             raise TransientFailure("s3 put_object failed") from err
 

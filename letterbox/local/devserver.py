@@ -72,7 +72,11 @@ def main(port: int = 8000) -> None:
     os.environ.update(env)
     from letterbox.local.simulator import LocalSnsSigner
     signer = LocalSnsSigner(STATE / "sns-local-cert.pem")
+    # Letters: printed into a folder; a short cancellation window so the sandbox carrier
+    # delivers within seconds (override with LETTERBOX_LETTER_CANCEL_WINDOW_SECONDS).
+    os.environ.setdefault("LETTERBOX_LETTER_CANCEL_WINDOW_SECONDS", "5")
     os.environ.update({"LETTERBOX_OUTBOX_DIR": str(STATE / "outbox"),
+                       "LETTERBOX_LETTERS_DIR": str(STATE / "letters"),
                        "LETTERBOX_SNS_LOCAL_CERT_FILE": str(STATE / "sns-local-cert.pem"),
                        "LETTERBOX_DNS_ZONE_FILE": str(STATE / "zone.txt"),
                        "LETTERBOX_LOCAL_MODE": "true", "LETTERBOX_STAGE": "local"})
@@ -108,7 +112,8 @@ def main(port: int = 8000) -> None:
     print(f"Dev account {seeded.account_id}, verified domain {seeded.domain}; "
           f"credentials in {STATE / 'dev.json'}.\nTry:\n\n"
           f"{curl_example(api_url, seeded.api_key, seeded.domain)}\n\n"
-          f"Sent messages land in {STATE / 'outbox'}/<em_id>.eml. Ctrl-C stops everything.\n",
+          f"Sent messages land in {STATE / 'outbox'}/<em_id>.eml, printed letters in "
+          f"{STATE / 'letters'}/ (sandbox carrier). Ctrl-C stops everything.\n",
           flush=True)
 
     def shutdown(*_: Any) -> None:
@@ -131,14 +136,23 @@ def start_background(app_module: Any, session: Any, env: dict[str, str],
                      stop: threading.Event) -> list[threading.Thread]:
     from letterbox.local.pump import QueuePump, Schedule
     sqs = session.client("sqs")
-    dead_letters = sqs.get_queue_attributes(QueueUrl=env["LETTERBOX_SEND_QUEUE_URL"],
-                                            AttributeNames=["RedrivePolicy"])
-    dlq_arn = json.loads(dead_letters["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
-    dlq_url = sqs.get_queue_url(QueueName=dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
+
+    def dead_letter_queue(queue_url: str) -> str:
+        policy = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+        arn = json.loads(policy["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+        return str(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"])
+
+    letters = env["LETTERBOX_LETTER_QUEUE_URL"]
     threads: list[threading.Thread] = [
         QueuePump(sqs, env["LETTERBOX_SEND_QUEUE_URL"], app_module.send_worker, "send_worker",
                   stop, report),
-        QueuePump(sqs, dlq_url, app_module.send_dead_letters, "send_dead_letters", stop, report),
+        QueuePump(sqs, dead_letter_queue(env["LETTERBOX_SEND_QUEUE_URL"]),
+                  app_module.send_dead_letters, "send_dead_letters", stop, report),
+        QueuePump(sqs, letters, app_module.submit_letters, "submit_letters", stop, report),
+        QueuePump(sqs, dead_letter_queue(letters), app_module.letter_dead_letters,
+                  "letter_dead_letters", stop, report),
+        # Production polls carriers every 15 minutes; the sandbox moves a step a second.
+        Schedule("poll_letter_tracking", 2, app_module.poll_letter_tracking, stop, report),
         QueuePump(sqs, env["LETTERBOX_WEBHOOK_QUEUE_URL"], app_module.deliver_webhooks,
                   "deliver_webhooks", stop, report),
         # Production sweeps every 5 minutes over a 15-minute horizon; locally, every 30 s.

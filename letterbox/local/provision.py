@@ -83,8 +83,11 @@ def provision(session: Any, stack_name: str,
                 for r in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]}
     _apply_ttl(session, template, physical)
     _apply_lifecycle(session, template, physical)
+    defaults = {name: str(p["Default"]) for name, p in template.get("Parameters", {}).items()
+                if "Default" in p}
     names = {**_apply_ses(session, template, physical, stack_name),
-             **_apply_secrets(session, template, physical, stack_name), **(parameters or {})}
+             **_apply_secrets(session, template, physical, stack_name), **defaults,
+             **(parameters or {})}
     for var, value in deferred.items():
         env[var] = names[value["Ref"]]
     return env
@@ -128,10 +131,10 @@ def _apply_secrets(session: Any, template: dict[str, Any], physical: dict[str, s
             continue
         props = res["Properties"]
         length = props.get("GenerateSecretString", {}).get("PasswordLength", 32)
+        value = props.get("SecretString") or random_source.token_urlsafe(length)[:length]
         created = client.create_secret(
             Name=f"{stack_name}-{name}", Description=props.get("Description", ""),
-            KmsKeyId=physical[props["KmsKeyId"]["Ref"]],
-            SecretString=random_source.token_urlsafe(length)[:length])
+            KmsKeyId=physical[props["KmsKeyId"]["Ref"]], SecretString=value)
         arns[name] = created["ARN"]
     return arns
 

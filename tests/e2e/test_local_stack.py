@@ -217,6 +217,66 @@ def test_a_local_webhook_receives_signed_events(local: LocalStack) -> None:
         receiver.server.shutdown()
 
 
+LETTER_TO = {"name": "Jane Roe", "address_line1": "1600 Pennsylvania Ave NW",
+             "city": "Washington", "state": "DC", "postal_code": "20500"}
+LETTER_FROM = {"company": "Acme", "address_line1": "185 Berry St", "city": "San Francisco",
+               "state": "CA", "postal_code": "94107"}
+
+
+def _letter(local: LocalStack, **to: str) -> dict[str, Any]:
+    answer = requests.post(local.url("/v1/letters"), headers=local.auth(), timeout=10, json={
+        "to": {**LETTER_TO, **to}, "from": LETTER_FROM, "html": "<h1>Hello by post</h1>"})
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def _letter_status(local: LocalStack, letter_id: str, wanted: str) -> dict[str, Any]:
+    deadline, letter = time.monotonic() + 40, {}
+    while time.monotonic() < deadline and letter.get("status") != wanted:
+        letter = requests.get(local.url(f"/v1/letters/{letter_id}"), headers=local.auth(),
+                              timeout=10).json()
+        time.sleep(0.3)
+    return letter
+
+
+def test_letters_through_the_sandbox_carrier(local: LocalStack) -> None:
+    from standardwebhooks import Webhook
+
+    from tests.integration.test_webhooks import Receiver
+    receiver = Receiver()
+    try:
+        hook = requests.post(local.url("/v1/webhooks"), headers=local.auth(), timeout=10,
+                             json={"url": receiver.url, "event_types": ["letter.delivered"]}
+                             ).json()
+        delivered = _letter(local)
+        returned = _letter(local, name="Return Me")
+        cancelled = _letter(local)
+        cancel = requests.post(local.url(f"/v1/letters/{cancelled['id']}/cancel"),
+                               headers=local.auth(), timeout=10)
+        assert cancel.status_code == 200 and cancel.json()["status"] == "cancelled"
+
+        final = _letter_status(local, delivered["id"], "delivered")
+        assert [e["status"] for e in final["events"]] == [
+            "created", "submitted", "in_transit", "out_for_delivery", "delivered"]
+        assert (local.state / "letters" / f"{delivered['id']}.html").exists()
+        assert _letter_status(local, returned["id"], "returned_to_sender")["status"] == \
+            "returned_to_sender"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not receiver.received:
+            time.sleep(0.2)
+        ((headers, body),) = receiver.received
+        payload = Webhook(hook["secret"]).verify(body, headers)
+        assert payload["type"] == "letter.delivered"
+        assert payload["data"]["letter_id"] == delivered["id"]
+        after = requests.get(local.url(f"/v1/letters/{cancelled['id']}"),
+                             headers=local.auth(), timeout=10).json()
+        assert after["status"] == "cancelled" and after["tracking_number"] is None
+        assert not (local.state / "letters" / f"{cancelled['id']}.html").exists(), (
+            "a letter cancelled in its window never reaches the carrier")
+    finally:
+        receiver.server.shutdown()
+
+
 def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack) -> None:
     unknown = requests.get(local.url("/v1/nothing-here"), headers=local.auth(), timeout=10)
     assert unknown.status_code == 404
@@ -258,6 +318,16 @@ def test_operator_cli_creates_and_revokes_keys(local: LocalStack) -> None:
     closed = requests.get(local.url("/v1/emails/em_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
                           headers=local.auth(created["api_key"]), timeout=10)
     assert closed.status_code == 401
+
+
+def test_carrier_cli_gives_a_push_url_the_api_accepts(local: LocalStack) -> None:
+    assert local.cli("carrier", "list")["carriers"] == ["sandbox"]
+    url = local.cli("carrier", "push-url", "sandbox")["url"]
+    assert url.startswith(local.dev["api_url"] + "/webhooks/carriers/sandbox?token=")
+    pushed = requests.post(url, json={"tracking_numbers": []}, timeout=10)
+    assert pushed.status_code == 200 and pushed.json()["recorded"] == 0
+    forged = requests.post(url[:-3] + "xyz", json={"tracking_numbers": []}, timeout=10)
+    assert forged.status_code == 401
 
 
 def test_ctrl_c_stops_everything(local: LocalStack) -> None:
