@@ -28,6 +28,7 @@ SEND_QUEUE = "letterbox-send"
 SEND_DEAD_LETTERS = "letterbox-send-dlq"
 WEBHOOK_QUEUE = "letterbox-webhooks"
 LETTER_QUEUE = "letterbox-letters"
+SES_EVENTS_QUEUE = "letterbox-ses-events"
 LETTER_DEAD_LETTERS = "letterbox-letters-dlq"
 
 
@@ -68,6 +69,12 @@ def send_dead_letters(event: SQSEvent) -> dict[str, Any]:
 def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.worker import process_webhook_batch
     return process_webhook_batch(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=SES_EVENTS_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)
+def ingest_ses_events(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.worker import process_ses_event_batch
+    return process_ses_event_batch(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue=LETTER_QUEUE, batch_size=5)

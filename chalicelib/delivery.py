@@ -8,6 +8,7 @@ sandbox; marketing mail gets RFC 8058 unsubscribe headers; everything is DKIM-si
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -81,6 +82,12 @@ class SendWorker:
         self._links = links
         self._base_url = public_base_url.rstrip("/")
         self._tracking = tracking
+
+    def using(self, suppressions: SuppressionCheck) -> SendWorker:
+        """This worker with another suppression check (a batch's snapshot)."""
+        clone = copy.copy(self)
+        clone._suppressions = suppressions
+        return clone
 
     def process(self, item: SendCommand | OffloadPointer, now: datetime) -> SendOutcome:
         account_id, message_id = item.account_id, item.message_id

@@ -54,6 +54,13 @@ class ProviderEventService:
             return {"subscription": "ignored"}
         return {"recorded": self._record_notification(message, now)}
 
+    def receive_queued(self, body: str, now: datetime) -> int:
+        """A notification from the SES events queue (the SNS topic's SQS subscription)."""
+        message = self._verifier.from_queue(body)
+        if message.type != "Notification":
+            return 0
+        return self._record_notification(message, now)
+
     def _record_notification(self, message: SnsMessage, now: datetime) -> int:
         try:
             ses_event = json.loads(message.message)
@@ -73,9 +80,10 @@ class ProviderEventService:
         message = self._messages.get(provider.account_id, provider.letterbox_id)
         if message is None:  # expired or erased: nothing to attach it to
             return 0
+        # The normalized details only: SES's raw event repeats addresses and headers, and
+        # would triple the item (and its write cost) for nothing the API shows.
         data: dict[str, Any] = {**provider.details, "provider": "ses",
-                                "ses_message_id": provider.ses_message_id,
-                                "raw": json.dumps(provider.raw, separators=(",", ":"))}
+                                "ses_message_id": provider.ses_message_id}
         if provider.bounce_type:
             data.update(bounce_type=provider.bounce_type, bounce_subtype=provider.bounce_subtype)
         event = {"event_id": derived_id("evt", _millis(provider.timestamp, now), seed),

@@ -6,8 +6,10 @@ import re
 from email.utils import formataddr, parseaddr
 from typing import Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from chalicelib.validation import FieldError as FieldError
+from chalicelib.validation import error_fields as error_fields
 
 MAX_RECIPIENTS = 50
 
@@ -16,6 +18,8 @@ def _mailbox(value: str) -> str:
     """``addr@example.com`` or ``Name <addr@example.com>``, normalized; no CR/LF."""
     if "\r" in value or "\n" in value:
         raise ValueError("must not contain line breaks")
+    from email_validator import EmailNotValidError, validate_email  # lazy: 44 ms cold
+
     name, address = parseaddr(value)
     if not address or ("<" in value and not value.rstrip().endswith(">")):
         raise ValueError("is not an email address")
@@ -41,29 +45,6 @@ def address_of(mailbox: str) -> str:
 
 def domain_of(mailbox: str) -> str:
     return address_of(mailbox).rsplit("@", 1)[-1].lower()
-
-
-class FieldError(ValueError):
-    """A cross-field rule broken: names the field the caller should fix."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def error_fields(errors: list[Any]) -> list[dict[str, str]]:
-    """pydantic errors as ``{"field", "message"}``, cross-field rules under their field."""
-    details = []
-    for error in errors:
-        cause = (error.get("ctx") or {}).get("error")
-        where = ".".join(str(p) for p in error["loc"])
-        if isinstance(cause, FieldError):  # a nested model's rule: under that model's path
-            field = f"{where}.{cause.field}" if where else cause.field
-        else:
-            field = where or "body"
-        message = str(cause) if isinstance(cause, FieldError) else error["msg"]
-        details.append({"field": field, "message": message})
-    return details
 
 
 class InputModel(BaseModel):

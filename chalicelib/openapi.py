@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.models import ErrorBody
-from chalicelib.web import JSON, Operation
+from chalicelib.web import JSON, Operation, resolve
 
 _REF = "#/components/schemas/{model}"
 
@@ -26,17 +26,23 @@ def _errors_for(op: Operation) -> dict[int, type[BaseModel] | None]:
 
 
 def responses_of(op: Operation) -> dict[int, type[BaseModel] | None]:
-    return {**_errors_for(op), **op.responses}
+    return {**_errors_for(op), **{status: resolve(model) if model is not None else None
+                                  for status, model in op.responses.items()}}
+
+
+def body_of(op: Operation) -> type[BaseModel] | None:
+    return resolve(op.body) if op.body is not None else None
 
 
 def build_document(operations: list[Operation], version: str) -> dict[str, Any]:
     models: set[type[BaseModel]] = {m for op in operations for m in responses_of(op).values()
                                     if m is not None}
-    models |= {op.body for op in operations if op.body is not None}
+    bodies = {body for op in operations if (body := body_of(op)) is not None}
+    models |= bodies
     ordered = sorted(models, key=lambda m: m.__name__)
     keys, schema = models_json_schema(
-        [(m, "validation" if any(op.body is m for op in operations) else "serialization")
-         for m in ordered], ref_template=_REF, by_alias=True)
+        [(m, "validation" if m in bodies else "serialization") for m in ordered],
+        ref_template=_REF, by_alias=True)
     refs = {model: keys[(model, mode)] for (model, mode) in keys}
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
@@ -53,9 +59,8 @@ def build_document(operations: list[Operation], version: str) -> dict[str, Any]:
         if op.scope is not None:
             entry["security"] = [{"bearer": []}]
             entry["x-letterbox-scope"] = op.scope
-        if op.body is not None:
-            entry["requestBody"] = {"required": True,
-                                    "content": {JSON: {"schema": refs[op.body]}}}
+        if (body := body_of(op)) is not None:
+            entry["requestBody"] = {"required": True, "content": {JSON: {"schema": refs[body]}}}
         for status, model in sorted(responses_of(op).items()):
             response: dict[str, Any] = {"description": HTTPStatus(status).phrase}
             if model is not None:

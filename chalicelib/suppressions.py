@@ -90,8 +90,44 @@ class SuppressionService:
         return {by_hash[h["address_hash"]] for h in hits
                 if h["scope"] == "all" or stream == "marketing"}
 
+    def snapshot(self, wanted: dict[str, set[str]]) -> SuppressionSnapshot:
+        """One read for a whole batch of sends (100 keys a request) instead of one per
+        email; what the snapshot was not asked about is checked live."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        hashes: dict[tuple[str, str], str] = {}
+        for account_id, addresses in wanted.items():
+            keyed = {address: self._hasher.address_hash(account_id, address)
+                     for address in addresses}
+            hashes.update({(account_id, a): h for a, h in keyed.items()})
+            unique = sorted(set(keyed.values()))
+            for start in range(0, len(unique), 100):
+                for record in self._store.get_many(account_id, unique[start:start + 100]):
+                    found[(account_id, record["address_hash"])] = record
+        return SuppressionSnapshot(self, hashes, found)
+
     @staticmethod
     def _out(record: dict[str, Any]) -> SuppressionOut:
         return SuppressionOut(email=record.get("email"), reason=record["reason"],
                               scope=record["scope"], created_at=record["created_at"],
                               message_id=record.get("message_id"))
+
+
+class SuppressionSnapshot:
+    """The suppression list as it stood at the start of a send batch (milliseconds ago)."""
+
+    def __init__(self, live: SuppressionService, hashes: dict[tuple[str, str], str],
+                 found: dict[tuple[str, str], dict[str, Any]]) -> None:
+        self._live = live
+        self._hashes = hashes
+        self._found = found
+
+    def suppressed(self, account_id: str, addresses: builtins.list[str],
+                   stream: str) -> set[str]:
+        if not all((account_id, a) in self._hashes for a in addresses):
+            return self._live.suppressed(account_id, addresses, stream)
+        blocked = set()
+        for address in addresses:
+            record = self._found.get((account_id, self._hashes[(account_id, address)]))
+            if record and (record["scope"] == "all" or stream == "marketing"):
+                blocked.add(address)
+        return blocked

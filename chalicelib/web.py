@@ -4,20 +4,37 @@ contract and the OpenAPI document, so none of them can drift from the others."""
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalice.app import Blueprint, Chalice, Response
-from chalice.app import Request
-from pydantic import BaseModel, ValidationError
+from chalice.app import Blueprint, Chalice, Request, Response
 
-from chalicelib.accounts import Principal, Scope
-from chalicelib.models import error_fields
 from chalicelib.errors import (InternalError, LetterboxError, MalformedRequest, ServiceUnavailable,
                                TransientFailure, ValidationFailed)
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chalicelib.accounts import Principal, Scope
+
+# Operations name their models by path ("email_models:SendEmailRequest", in chalicelib),
+# so a cold start builds only the models its own request needs.
+ERROR = "models:ErrorBody"
+
+
+@functools.cache
+def _load(ref: str) -> type[BaseModel]:
+    module, _, name = ref.partition(":")
+    model: type[BaseModel] = getattr(importlib.import_module(f"chalicelib.{module}"), name)
+    return model
+
+
+def resolve(ref: type[BaseModel] | str) -> type[BaseModel]:
+    return _load(ref) if isinstance(ref, str) else ref
 
 JSON = "application/json"
 # Chalice's own error bodies ({"Code": ..., "Message": ...}) mapped into our contract.
@@ -32,8 +49,8 @@ class Operation:
     path: str
     summary: str
     scope: Scope | None  # None: public, no API key
-    body: type[BaseModel] | None
-    responses: dict[int, type[BaseModel] | None]
+    body: type[BaseModel] | str | None
+    responses: dict[int, type[BaseModel] | str | None]
     tags: tuple[str, ...] = ()
     idempotent: bool = False
 
@@ -77,7 +94,11 @@ def body_text(request: Request) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
-def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+def parse_body(request: Request, ref: type[BaseModel] | str) -> BaseModel:
+    from pydantic import ValidationError
+
+    from chalicelib.validation import error_fields
+    model = resolve(ref)
     raw = request.raw_body
     if not raw and not any(f.is_required() for f in model.model_fields.values()):
         raw = b"{}"  # nothing required: an empty body means "all defaults"
@@ -115,8 +136,9 @@ class Api:
         self._edge = edge
 
     def operation(self, method: str, path: str, *, summary: str,
-                  responses: dict[int, type[BaseModel] | None], scope: Scope | None = "full",
-                  body: type[BaseModel] | None = None, tags: tuple[str, ...] = (),
+                  responses: dict[int, type[BaseModel] | str | None],
+                  scope: Scope | None = "full",
+                  body: type[BaseModel] | str | None = None, tags: tuple[str, ...] = (),
                   content_types: list[str] | None = None, idempotent: bool = False
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         op = Operation(method, path, summary, scope, body, responses, tags, idempotent)

@@ -10,55 +10,45 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.accounts import AccountService, RetentionDays
-from chalicelib.adapters.account_store import DynamoAccountStore
-from chalicelib.adapters.credential_store import DynamoCredentialStore
-from chalicelib.adapters.dns_lookup import DnsLookup, ZoneFileResolver
-from chalicelib.adapters.domain_store import DynamoDomainStore
-from chalicelib.adapters.dynamo import DynamoTable
-from chalicelib.adapters.letter_store import DynamoLetterStore
-from chalicelib.adapters.message_store import DynamoMessageStore
-from chalicelib.adapters.privacy_store import DynamoPrivacyStore
-from chalicelib.adapters.purge_store import DynamoPurgeStore
-from chalicelib.adapters.https_fetch import local_or_fetch
-from chalicelib.adapters.iam import IamSmtpUsers
-from chalicelib.adapters.sns_subscriptions import SnsSubscriptions
-from chalicelib.adapters.kms import KmsSecrets
-from chalicelib.adapters.ses import EmailSender, OutboxRecorder, SesEmailSender
-from chalicelib.adapters.ses_identities import LocalSesIdentities, SesV2Identities
-from chalicelib.adapters.sqs import SqsQueue
-from chalicelib.addresses import AddressService
-from chalicelib.carriers.registry import Carriers
 from chalicelib.config import Settings, get_settings
-from chalicelib.domains import DomainKeyring, DomainService
-from chalicelib.adapters.s3 import S3ContentStore
-from chalicelib.adapters.secrets import DeploymentSecret
-from chalicelib.adapters.suppression_store import DynamoSuppressionStore
-from chalicelib.adapters.template_store import DynamoTemplateStore
-from chalicelib.adapters.webhook_http import PinnedPoster
-from chalicelib.adapters.webhook_store import DynamoWebhookStore
-from chalicelib.delivery import SendWorker
-from chalicelib.edge import ApiEdge
-from chalicelib.idempotency import IdempotentRequests
-from chalicelib.ids import new_id
-from chalicelib.ingest import ProviderEventService
-from chalicelib.limits import Limits
-from chalicelib.letters import LetterService, LetterSubmitter, LetterTracker, Printer
-from chalicelib.logs import LogService
-from chalicelib.privacy import PrivacyService
-from chalicelib.protection import AccountProtection
-from chalicelib.purge import PurgeReport, Purger
-from chalicelib.send import EmailService
-from chalicelib.sns import SnsVerifier
-from chalicelib.suppressions import SuppressionService
-from chalicelib.templates import TemplateService
-from chalicelib.tokens import TokenSigner
-from chalicelib.tracking import TrackingService
-from chalicelib.unsubscribe import UnsubscribeService
-from chalicelib.webhooks import WebhookDeliverer, WebhookService
-from chalicelib.smtp import SmtpCredentialService
+
+if TYPE_CHECKING:
+    from chalicelib.accounts import AccountService, RetentionDays
+    from chalicelib.adapters.account_store import DynamoAccountStore
+    from chalicelib.adapters.dns_lookup import DnsLookup
+    from chalicelib.adapters.domain_store import DynamoDomainStore
+    from chalicelib.adapters.dynamo import DynamoTable
+    from chalicelib.adapters.kms import KmsSecrets
+    from chalicelib.adapters.letter_store import DynamoLetterStore
+    from chalicelib.adapters.message_store import DynamoMessageStore
+    from chalicelib.adapters.purge_store import DynamoPurgeStore
+    from chalicelib.adapters.s3 import S3ContentStore
+    from chalicelib.adapters.ses import EmailSender
+    from chalicelib.adapters.ses_identities import SesV2Identities
+    from chalicelib.adapters.sqs import SqsQueue
+    from chalicelib.addresses import AddressService
+    from chalicelib.carriers.registry import Carriers
+    from chalicelib.delivery import SendWorker
+    from chalicelib.domains import DomainKeyring, DomainService
+    from chalicelib.edge import ApiEdge
+    from chalicelib.idempotency import IdempotentRequests
+    from chalicelib.ingest import ProviderEventService
+    from chalicelib.letters import LetterService, LetterSubmitter, LetterTracker, Printer
+    from chalicelib.limits import Limits
+    from chalicelib.logs import LogService
+    from chalicelib.privacy import PrivacyService
+    from chalicelib.purge import Purger
+    from chalicelib.send import EmailService
+    from chalicelib.smtp import SmtpCredentialService
+    from chalicelib.suppressions import SuppressionService
+    from chalicelib.templates import TemplateService
+    from chalicelib.tokens import TokenSigner
+    from chalicelib.tracking import TrackingService
+    from chalicelib.unsubscribe import UnsubscribeService
+    from chalicelib.webhooks import WebhookDeliverer, WebhookService
+
 
 
 class Container:
@@ -80,31 +70,38 @@ class Container:
 
     @cached_property
     def table(self) -> DynamoTable:
+        from chalicelib.adapters.dynamo import DynamoTable
         return DynamoTable(self.client("dynamodb"), self.settings.table_name)
 
     @cached_property
     def account_store(self) -> DynamoAccountStore:
+        from chalicelib.adapters.account_store import DynamoAccountStore
         return DynamoAccountStore(self.table)
 
     @cached_property
     def retention_days(self) -> RetentionDays:
+        from chalicelib.accounts import RetentionDays
         return RetentionDays(self.account_store)
 
     @cached_property
     def message_store(self) -> DynamoMessageStore:
+        from chalicelib.adapters.message_store import DynamoMessageStore
         return DynamoMessageStore(self.table, on_events=lambda account_id, events:
                                   self.webhooks.publish(account_id, events),
                                   retention_days=self.retention_days)
 
     @cached_property
     def purge_store(self) -> DynamoPurgeStore:
+        from chalicelib.adapters.purge_store import DynamoPurgeStore
         return DynamoPurgeStore(self.table)
 
     def purger(self, out_of_time: Callable[[], bool] = lambda: False) -> Purger:
+        from chalicelib.purge import Purger
         return Purger(self.purge_store, self.content, out_of_time,
                       on_account_erased=[self.domains.forget_identities])
 
     def _retention_changed(self, account_id: str, days: int, now: datetime) -> None:
+        from chalicelib.ids import new_id
         self.retention_days.forget(account_id)
         self.purge_store.put_retention_job(
             account_id, days, version=new_id("aud"),
@@ -112,12 +109,15 @@ class Container:
 
     def _erase_now(self, account_id: str) -> bool:
         """Erase a closed account within the API call's time, or leave it to the purge."""
+        from chalicelib.purge import PurgeReport
         deadline = time.monotonic() + 20
         purger = self.purger(lambda: time.monotonic() > deadline)
         return purger.erase_account(account_id, PurgeReport())
 
     @cached_property
     def carriers(self) -> Carriers:
+        from chalicelib.adapters.secrets import DeploymentSecret
+        from chalicelib.carriers.registry import Carriers
         from chalicelib.carriers.sandbox import SandboxCarrier
         settings = self.settings
         secret = (DeploymentSecret(self.client("secretsmanager"),
@@ -131,16 +131,19 @@ class Container:
 
     @cached_property
     def letter_store(self) -> DynamoLetterStore:
+        from chalicelib.adapters.letter_store import DynamoLetterStore
         return DynamoLetterStore(self.table, on_events=lambda account_id, events:
                                  self.webhooks.publish(account_id, events),
                                  retention_days=self.retention_days)
 
     @cached_property
     def letter_queue(self) -> SqsQueue:
+        from chalicelib.adapters.sqs import SqsQueue
         return SqsQueue(self.client("sqs"), self.settings.letter_queue_url)
 
     @cached_property
     def printer(self) -> Printer | None:
+        from chalicelib.adapters.secrets import DeploymentSecret
         from chalicelib.printing import LocalPrinter, PartnerPrinter
         if self.settings.letters_dir is not None:
             return LocalPrinter(self.settings.letters_dir)
@@ -152,88 +155,118 @@ class Container:
 
     @cached_property
     def letters(self) -> LetterService:
+        from chalicelib.letters import LetterService
         return LetterService(self.letter_store, self.content, self.letter_queue, self.carriers,
                              self.settings.letter_cancel_window_seconds,
                              can_print=self.printer is not None)
 
     @cached_property
     def letter_submitter(self) -> LetterSubmitter:
+        from chalicelib.letters import LetterSubmitter
         assert self.printer is not None, "letters are refused when nothing can print them"
         return LetterSubmitter(self.letter_store, self.content, self.carriers, self.printer)
 
     @cached_property
     def letter_tracker(self) -> LetterTracker:
+        from chalicelib.letters import LetterTracker
         return LetterTracker(self.letter_store, self.carriers,
                              self.settings.tracking_requests_per_carrier)
 
     @cached_property
     def addresses(self) -> AddressService:
+        from chalicelib.addresses import AddressService
         return AddressService(self.carriers)
 
     @cached_property
     def privacy(self) -> PrivacyService:
+        from chalicelib.adapters.privacy_store import DynamoPrivacyStore
+        from chalicelib.privacy import PrivacyService
         return PrivacyService(DynamoPrivacyStore(self.table), self.suppressions, self.content,
                               self.accounts)
 
     @cached_property
     def webhook_queue(self) -> SqsQueue:
+        from chalicelib.adapters.sqs import SqsQueue
         return SqsQueue(self.client("sqs"), self.settings.webhook_queue_url)
 
     @cached_property
     def webhooks(self) -> WebhookService:
+        from chalicelib.adapters.webhook_store import DynamoWebhookStore
+        from chalicelib.webhooks import WebhookService
         return WebhookService(DynamoWebhookStore(self.table), self.secrets, self.webhook_queue,
                               self.settings.local_mode)
 
     @cached_property
     def webhook_deliverer(self) -> WebhookDeliverer:
+        from chalicelib.adapters.webhook_http import PinnedPoster
+        from chalicelib.adapters.webhook_store import DynamoWebhookStore
+        from chalicelib.webhooks import WebhookDeliverer
         return WebhookDeliverer(DynamoWebhookStore(self.table), self.secrets, self.webhook_queue,
                                 PinnedPoster(allow_loopback_http=self.settings.local_mode))
 
     @cached_property
     def accounts(self) -> AccountService:
+        from chalicelib.accounts import AccountService
         return AccountService(self.account_store, on_close=[
             self.domain_store.start_closure_clock, self.smtp.revoke_all],
             on_retention_change=self._retention_changed, erase_now=self._erase_now)
 
     @cached_property
     def send_queue(self) -> SqsQueue:
+        from chalicelib.adapters.sqs import SqsQueue
         return SqsQueue(self.client("sqs"), self.settings.send_queue_url)
 
     @cached_property
     def content(self) -> S3ContentStore:
+        from chalicelib.adapters.s3 import S3ContentStore
         return S3ContentStore(self.client("s3"), self.settings.bucket_name)
 
     @cached_property
     def tokens(self) -> TokenSigner:
+        from chalicelib.adapters.secrets import DeploymentSecret
+        from chalicelib.tokens import TokenSigner
         secret = DeploymentSecret(self.client("secretsmanager"), self.settings.signing_secret_arn)
         return TokenSigner(secret.value)
 
     @cached_property
     def limits(self) -> Limits:
+        from chalicelib.limits import Limits
         return Limits(self.table, self.settings.rate_limit_per_second, self.settings.daily_quota)
 
     @cached_property
     def idempotency(self) -> IdempotentRequests:
+        from chalicelib.idempotency import IdempotentRequests
         return IdempotentRequests(self.settings.idempotency_table_name, self.client("dynamodb"))
 
     @cached_property
     def edge(self) -> ApiEdge:
+        from chalicelib.edge import ApiEdge
         return ApiEdge(self.accounts, self.limits, lambda: self.idempotency)
 
     @cached_property
     def templates(self) -> TemplateService:
+        from chalicelib.adapters.template_store import DynamoTemplateStore
+        from chalicelib.templates import TemplateService
         return TemplateService(DynamoTemplateStore(self.table))
 
     @cached_property
     def suppressions(self) -> SuppressionService:
+        from chalicelib.adapters.suppression_store import DynamoSuppressionStore
+        from chalicelib.suppressions import SuppressionService
         return SuppressionService(DynamoSuppressionStore(self.table), self.tokens)
 
     @cached_property
     def unsubscribe(self) -> UnsubscribeService:
+        from chalicelib.unsubscribe import UnsubscribeService
         return UnsubscribeService(self.tokens, self.message_store, self.suppressions)
 
     @cached_property
     def provider_events(self) -> ProviderEventService:
+        from chalicelib.adapters.https_fetch import local_or_fetch
+        from chalicelib.adapters.sns_subscriptions import SnsSubscriptions
+        from chalicelib.ingest import ProviderEventService
+        from chalicelib.protection import AccountProtection
+        from chalicelib.sns import SnsVerifier
         verifier = SnsVerifier(local_or_fetch(self.settings.sns_local_cert_file),
                                {self.settings.ses_events_topic_arn})
         protection = AccountProtection(
@@ -244,19 +277,23 @@ class Container:
 
     @cached_property
     def emails(self) -> EmailService:
+        from chalicelib.send import EmailService
         return EmailService(self.message_store, self.domain_store, self.send_queue, self.content,
                             self.limits, self.templates, self.settings.queue_offload_bytes)
 
     @cached_property
     def domain_store(self) -> DynamoDomainStore:
+        from chalicelib.adapters.domain_store import DynamoDomainStore
         return DynamoDomainStore(self.table)
 
     @cached_property
     def secrets(self) -> KmsSecrets:
+        from chalicelib.adapters.kms import KmsSecrets
         return KmsSecrets(self.client("kms"), self.settings.kms_key_id)
 
     @cached_property
     def ses_identities(self) -> SesV2Identities:
+        from chalicelib.adapters.ses_identities import LocalSesIdentities, SesV2Identities
         if self.settings.local_mode:
             return LocalSesIdentities(self.client("sesv2"), self.client("ses"),
                                       self.settings.ses_configuration_set)
@@ -264,6 +301,7 @@ class Container:
 
     def dns(self) -> DnsLookup:
         """A lookup per call: dnspython's resolver reads the system configuration."""
+        from chalicelib.adapters.dns_lookup import DnsLookup, ZoneFileResolver
         if self.settings.dns_zone_file is not None:
             return DnsLookup(ZoneFileResolver(self.settings.dns_zone_file))
         import dns.resolver
@@ -271,22 +309,28 @@ class Container:
 
     @cached_property
     def domains(self) -> DomainService:
+        from chalicelib.domains import DomainService
         return DomainService(self.domain_store, self.secrets, self.ses_identities, self.dns,
                              self.settings.region,
                              on_verified_domains_changed=lambda a: self.smtp.refresh_policies(a))
 
     @cached_property
     def smtp(self) -> SmtpCredentialService:
+        from chalicelib.adapters.credential_store import DynamoCredentialStore
+        from chalicelib.adapters.iam import IamSmtpUsers
+        from chalicelib.smtp import SmtpCredentialService
         users = IamSmtpUsers(self.client("iam"), f"/letterbox/{self.settings.stage}/smtp/")
         return SmtpCredentialService(users, DynamoCredentialStore(self.table), self.domain_store,
                                      self.settings.region)
 
     @cached_property
     def keyring(self) -> DomainKeyring:
+        from chalicelib.domains import DomainKeyring
         return DomainKeyring(self.domain_store, self.secrets)
 
     @cached_property
     def email_sender(self) -> EmailSender:
+        from chalicelib.adapters.ses import OutboxRecorder, SesEmailSender
         sender: EmailSender = SesEmailSender(self.client("sesv2"),
                                              self.settings.ses_configuration_set)
         if self.settings.outbox_dir is not None:
@@ -295,16 +339,19 @@ class Container:
 
     @cached_property
     def send_worker(self) -> SendWorker:
+        from chalicelib.delivery import SendWorker
         return SendWorker(self.message_store, self.email_sender, self.keyring, self.content,
                           self.suppressions, self.tokens, self.settings.public_base_url,
                           self.tracking)
 
     @cached_property
     def logs(self) -> LogService:
+        from chalicelib.logs import LogService
         return LogService(self.table)
 
     @cached_property
     def tracking(self) -> TrackingService:
+        from chalicelib.tracking import TrackingService
         return TrackingService(self.tokens, self.message_store, self.settings.public_base_url)
 
 

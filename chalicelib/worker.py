@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import (BatchProcessor, EventType,
                                                    process_partial_response)
@@ -14,9 +14,12 @@ from chalicelib import wiring
 from chalicelib.clock import iso, utcnow
 from chalicelib.email_models import OffloadPointer, SendCommand
 from chalicelib.errors import TransientFailure
-from chalicelib.models import WebhookDelivery
+from chalicelib.models import WebhookDelivery, address_of
 from chalicelib.observability import logger, metrics
 from chalicelib.send import SCHEDULE_SHARDS, SQS_MAX_DELAY, new_event
+
+if TYPE_CHECKING:
+    from chalicelib.delivery import SendWorker
 
 
 def parse_queue_item(body: str) -> SendCommand | OffloadPointer:
@@ -31,11 +34,10 @@ def backoff_seconds(receive_count: int, base: int) -> int:
     return int(min(900, base * 2 ** max(0, receive_count - 1)))
 
 
-def _send_record(record: SQSRecord) -> str:
-    # Powertools calls this with the keyword ``record``: the name is part of the contract.
+def _send_record(record: SQSRecord, worker: SendWorker) -> str:
     container = wiring.container()
     try:
-        outcome = container.send_worker.process(parse_queue_item(record.body), utcnow())
+        outcome = worker.process(parse_queue_item(record.body), utcnow())
     except TransientFailure:
         attempt = int(record.attributes.approximate_receive_count or 1)
         container.send_queue.retry_later(
@@ -46,10 +48,33 @@ def _send_record(record: SQSRecord) -> str:
     return outcome.result
 
 
+def _batch_worker(records: list[dict[str, Any]]) -> SendWorker:
+    """The send worker for this batch, with one suppression read for all its recipients."""
+    container = wiring.container()
+    wanted: dict[str, set[str]] = {}
+    for raw in records:
+        try:
+            item = parse_queue_item(raw["body"])
+        except ValueError:
+            continue  # its own record fails, alone
+        if isinstance(item, SendCommand):
+            wanted.setdefault(item.account_id, set()).update(
+                address_of(m) for m in [*item.to, *item.cc, *item.bcc])
+    if not wanted:
+        return container.send_worker
+    return container.send_worker.using(container.suppressions.snapshot(wanted))
+
+
 def process_send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Sends each record; only the records that failed go back to the queue."""
+    worker = _batch_worker(event["Records"])
+
+    def handle(record: SQSRecord) -> str:
+        # Powertools calls this with the keyword ``record``: the name is part of the contract.
+        return _send_record(record, worker)
+
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(event=event, record_handler=_send_record,
+    response = process_partial_response(event=event, record_handler=handle,
                                         processor=processor, context=context)
     failures = response.get("batchItemFailures", [])
     if failures:
@@ -125,6 +150,23 @@ def _letter_dead_letter(record: SQSRecord) -> str:
 def process_letter_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(process_partial_response(event=event, record_handler=_letter_dead_letter,
+                                         processor=processor, context=context))
+
+
+def _ses_event_record(record: SQSRecord) -> str:
+    from chalicelib.errors import LetterboxError
+    try:
+        recorded = wiring.container().provider_events.receive_queued(record.body, utcnow())
+    except LetterboxError as err:  # not ours, or not SNS: retrying cannot help
+        logger.warning("ses event refused", extra={"reason": err.message})
+        return "refused"
+    metrics.add_metric(name="ses_events_recorded", unit="Count", value=recorded)
+    return "recorded"
+
+
+def process_ses_event_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response(event=event, record_handler=_ses_event_record,
                                          processor=processor, context=context))
 
 

@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib import wiring
-from chalicelib.account_models import (AccountClosure, AccountExport, AccountOut, AccountUpdate,
-                                       AuditList, ErasureOut, PrivacyExport, PrivacyRequest)
 from chalicelib.clock import utcnow
 from chalicelib.errors import ValidationFailed
-from chalicelib.models import ErrorBody
 from chalicelib.routes import blueprint_api
-from chalicelib.web import Call
+from chalicelib.web import Call, ERROR
+
+if TYPE_CHECKING:
+    from chalicelib.account_models import (AccountClosure, AccountExport, AccountOut,
+                                           AuditList, ErasureOut, PrivacyExport)
+
 
 api = blueprint_api(__name__)
 ACCOUNT, PRIVACY = ("account",), ("privacy",)
 
 
 @api.operation("GET", "/v1/account", summary="This account and its retention settings",
-               responses={200: AccountOut}, tags=ACCOUNT)
+               responses={200: "account_models:AccountOut"}, tags=ACCOUNT)
 def get_account(call: Call) -> AccountOut:
     return wiring.container().accounts.describe(call.account.account_id)
 
 
 @api.operation("PATCH", "/v1/account", summary="Rename, or set how long recipient data is kept",
-               body=AccountUpdate, responses={200: AccountOut, 422: ErrorBody}, tags=ACCOUNT)
+               body="account_models:AccountUpdate",
+               responses={200: "account_models:AccountOut", 422: ERROR}, tags=ACCOUNT)
 def update_account(call: Call) -> AccountOut:
     return wiring.container().accounts.update(call.account.account_id, call.body, utcnow())
 
 
 @api.operation("DELETE", "/v1/account",
                summary="Close the account (?erase=now deletes its data at once, not in 90 days)",
-               responses={200: AccountClosure, 422: ErrorBody}, tags=ACCOUNT)
+               responses={200: "account_models:AccountClosure", 422: ERROR}, tags=ACCOUNT)
 def close_account(call: Call) -> AccountClosure:
     erase = call.query("erase")
     if erase not in (None, "now"):
@@ -40,7 +45,7 @@ def close_account(call: Call) -> AccountClosure:
 
 @api.operation("GET", "/v1/account/export",
                summary="Everything this account stored, machine-readable, page by page",
-               responses={200: AccountExport, 422: ErrorBody}, tags=ACCOUNT)
+               responses={200: "account_models:AccountExport", 422: ERROR}, tags=ACCOUNT)
 def export_account(call: Call) -> AccountExport:
     return wiring.container().privacy.export_account(
         call.account, call.query_int("limit", 500, 1, 1000), call.query("cursor"))
@@ -48,7 +53,8 @@ def export_account(call: Call) -> AccountExport:
 
 @api.operation("POST", "/v1/privacy/export",
                summary="Every message, event and suppression about one address",
-               body=PrivacyRequest, responses={200: PrivacyExport, 422: ErrorBody},
+               body="account_models:PrivacyRequest",
+               responses={200: "account_models:PrivacyExport", 422: ERROR},
                tags=PRIVACY)
 def privacy_export(call: Call) -> PrivacyExport:
     return wiring.container().privacy.export(call.account, call.body.email, utcnow())
@@ -56,13 +62,14 @@ def privacy_export(call: Call) -> PrivacyExport:
 
 @api.operation("POST", "/v1/privacy/erasure",
                summary="Delete everything about one address; it stays suppressed as a hash",
-               body=PrivacyRequest, responses={200: ErasureOut, 422: ErrorBody}, tags=PRIVACY)
+               body="account_models:PrivacyRequest",
+               responses={200: "account_models:ErasureOut", 422: ERROR}, tags=PRIVACY)
 def privacy_erasure(call: Call) -> ErasureOut:
     return wiring.container().privacy.erase(call.account, call.body.email, utcnow())
 
 
 @api.operation("GET", "/v1/privacy/audit",
                summary="The audit trail of export and erasure requests (no addresses)",
-               responses={200: AuditList}, tags=PRIVACY)
+               responses={200: "account_models:AuditList"}, tags=PRIVACY)
 def privacy_audit(call: Call) -> AuditList:
     return wiring.container().privacy.audit_log(call.account.account_id)

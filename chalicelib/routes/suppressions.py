@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import html
 from urllib.parse import unquote
 
@@ -9,10 +11,12 @@ from chalice.app import Response
 
 from chalicelib import wiring
 from chalicelib.clock import utcnow
-from chalicelib.models import (Deleted, ErrorBody, SuppressionCreate, SuppressionOut,
-                               SuppressionPage)
 from chalicelib.routes import blueprint_api
-from chalicelib.web import Call, body_text
+from chalicelib.web import Call, ERROR, body_text
+
+if TYPE_CHECKING:
+    from chalicelib.models import Deleted, SuppressionOut, SuppressionPage
+
 
 api = blueprint_api(__name__)
 TAGS = ("suppressions",)
@@ -21,22 +25,23 @@ FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "text/
 
 
 @api.operation("GET", "/v1/suppressions", summary="List suppressed addresses",
-               responses={200: SuppressionPage, 422: ErrorBody}, tags=TAGS)
+               responses={200: "models:SuppressionPage", 422: ERROR}, tags=TAGS)
 def list_suppressions(call: Call) -> SuppressionPage:
     return wiring.container().suppressions.list(
         call.account.account_id, call.query_int("limit", 50, 1, 100), call.query("cursor"))
 
 
 @api.operation("POST", "/v1/suppressions", summary="Suppress an address",
-               body=SuppressionCreate, responses={201: SuppressionOut}, tags=TAGS)
+               body="models:SuppressionCreate", responses={201: "models:SuppressionOut"}, tags=TAGS)
 def add_suppression(call: Call) -> SuppressionOut:
     return wiring.container().suppressions.add(call.account.account_id, call.body.email,
                                                "manual", call.body.scope, utcnow())
 
 
 @api.operation("DELETE", "/v1/suppressions/{email}", summary="Let an address receive mail again",
-               responses={200: Deleted, 404: ErrorBody}, tags=TAGS)
+               responses={200: "models:Deleted", 404: ERROR}, tags=TAGS)
 def remove_suppression(call: Call, email: str) -> Deleted:
+    from chalicelib.models import Deleted
     address = unquote(email)
     wiring.container().suppressions.remove(call.account.account_id, address)
     return Deleted(id=address)

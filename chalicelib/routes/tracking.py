@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import Response
 
 from chalicelib import wiring
 from chalicelib.clock import utcnow
 from chalicelib.routes import blueprint_api
-from chalicelib.tracking import GIF, Hit
 from chalicelib.web import Call
+
+if TYPE_CHECKING:
+    from chalicelib.tracking import Hit
 
 api = blueprint_api(__name__)
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, private, max-age=0",
@@ -16,6 +20,7 @@ NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, private, max-
 
 
 def _hit(call: Call) -> Hit:
+    from chalicelib.tracking import Hit
     header = wiring.container().settings.trusted_country_header
     country = call.request.headers.get(header) if header else None
     valid = country if country and len(country) == 2 and country.isalpha() else None
@@ -26,6 +31,7 @@ def _hit(call: Call) -> Hit:
 @api.operation("GET", "/t/o/{token}", summary="Open pixel (1×1 GIF)", responses={200: None},
                scope=None, tags=("recipients",))
 def open_pixel(call: Call, token: str) -> Response:
+    from chalicelib.tracking import GIF
     wiring.container().tracking.opened(token, _hit(call), utcnow())
     return Response(body=GIF, status_code=200, headers={"Content-Type": "image/gif", **NO_STORE})
 

@@ -10,8 +10,10 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_serving(state: Path, process: subprocess.Popen[Any],
+                       timeout: float = 120) -> dict[str, Any]:
+    """For whoever started ``make dev``'s server in a subprocess (tests, benchmarks): its
+    ``dev.json`` once the API answers."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the local stack exited; see the log next to {state}")
+        if (state / "dev.json").exists():
+            dev: dict[str, Any] = json.loads((state / "dev.json").read_text())
+            try:
+                requests.get(f"{dev['api_url']}/v1/openapi.json", timeout=2)
+                return dev
+            except requests.ConnectionError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError("the local stack did not start in time")
 
 
 def fake_aws_environment(endpoint: str) -> None:

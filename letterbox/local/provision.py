@@ -82,6 +82,7 @@ def provision(session: Any, stack_name: str,
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"]
                 for r in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]}
     _apply_ttl(session, template, physical)
+    _apply_subscriptions(session, template, physical)
     _apply_lifecycle(session, template, physical)
     defaults = {name: str(p["Default"]) for name, p in template.get("Parameters", {}).items()
                 if "Default" in p}
@@ -118,6 +119,20 @@ def _apply_lifecycle(session: Any, template: dict[str, Any], physical: dict[str,
             s3.put_bucket_lifecycle_configuration(
                 Bucket=physical[name],
                 LifecycleConfiguration={"Rules": lifecycle_rules_as_api(config["Rules"])})
+
+
+def _apply_subscriptions(session: Any, template: dict[str, Any],
+                         physical: dict[str, str]) -> None:
+    """SNS subscriptions to our own queues (moto's CloudFormation skips them)."""
+    sns, sqs = session.client("sns"), session.client("sqs")
+    for res in template["Resources"].values():
+        if res["Type"] != "AWS::SNS::Subscription" or res["Properties"]["Protocol"] != "sqs":
+            continue
+        props = res["Properties"]
+        queue_url = physical[props["Endpoint"]["Fn::GetAtt"][0]]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+        sns.subscribe(TopicArn=physical[props["TopicArn"]["Ref"]], Protocol="sqs",
+                      Endpoint=arn["Attributes"]["QueueArn"])
 
 
 def _apply_secrets(session: Any, template: dict[str, Any], physical: dict[str, str],

@@ -16,13 +16,9 @@ from typing import Any
 import pytest
 import requests
 
+from letterbox.local.devserver import free_port, wait_until_serving
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LocalStack:
@@ -45,36 +41,19 @@ class LocalStack:
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     state = tmp_path_factory.mktemp("dev") / ".letterbox"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LETTERBOX_STATE_DIR": str(state), "LETTERBOX_PORT": str(port)}
     log = (state.parent / "dev.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "letterbox.local.devserver"], cwd=ROOT,
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        dev = _wait_until_serving(state, process)
+        dev = wait_until_serving(state, process)
         yield LocalStack(process, state, dev)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
         log.close()
-
-
-def _wait_until_serving(state: Path, process: subprocess.Popen) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError((state.parent / "dev.log").read_text())
-        dev_file = state / "dev.json"
-        if dev_file.exists():
-            dev = json.loads(dev_file.read_text())
-            try:
-                requests.get(f"{dev['api_url']}/v1/openapi.json", timeout=2)
-                return dev
-            except requests.ConnectionError:
-                pass
-        time.sleep(0.2)
-    raise AssertionError("local stack did not start in time")
 
 
 def test_dev_json_honours_the_contract(local: LocalStack) -> None:

@@ -210,3 +210,31 @@ def test_simulator_events_flow_through_the_real_webhook(api, account, drain, sta
                                               key=account.api_key).json["data"]}
     assert suppressed == {"bounce@simulator.amazonses.com",
                           "complaint@simulator.amazonses.com"}
+
+
+def test_events_arrive_through_the_topics_queue_subscription(api, account, drain,
+                                                             stack) -> None:
+    """Production path: SES → SNS topic → SQS subscription → ingest_ses_events."""
+    import app as app_module
+    from letterbox.local.pump import drain_once
+    email_id = _sent_email(api, account, drain, "recipient@example.net")
+    topic = stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"]
+    sns = stack.client("sns")
+    for name in ("delivery", "bounce_permanent"):
+        sns.publish(TopicArn=topic, Message=json.dumps(_fixture(name, email_id,
+                                                                account.account_id)))
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    queue_name = subscription["Endpoint"].rsplit(":", 1)[1]
+    sqs = stack.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    assert drain_once(sqs, queue_url, app_module.ingest_ses_events, "ingest_ses_events") == 2
+    detail = _detail(api, account, email_id)
+    assert detail["status"] == "bounced"
+    assert {"delivered", "bounced"} <= {e["type"] for e in detail["events"]}
+    assert all("raw" not in e["data"] for e in detail["events"])
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(
+        {"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:other", "Message": "{}"}))
+    assert drain_once(sqs, queue_url, app_module.ingest_ses_events, "ingest_ses_events") == 1
+    assert sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
+        "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "0", (
+        "a foreign message is refused, not retried")
