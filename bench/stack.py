@@ -56,6 +56,8 @@ class RequestCounter:
                     self._write(("size", item_size(op["Put"]["Item"])), True)
                 elif "Update" in op:
                     self._write(("key", op["Update"]["Key"]), True)
+                elif "ConditionCheck" in op:  # billed as a transactional write
+                    self._write(("key", op["ConditionCheck"]["Key"]), True)
         elif operation in ("GetItem", "Query"):
             self.reads.append(("request", 1))
         elif operation == "BatchGetItem":

@@ -51,6 +51,7 @@ class ProviderEvent:
     bounce_subtype: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    tags: list[dict[str, str]] = field(default_factory=list)  # the message's own, from SES
 
     @property
     def suppresses(self) -> bool:
@@ -62,6 +63,14 @@ class ProviderEvent:
 def _tag(mail: dict[str, Any], name: str) -> str | None:
     values = (mail.get("tags") or {}).get(name) or []
     return str(values[0]) if values else None
+
+
+def _customer_tags(mail: dict[str, Any]) -> list[dict[str, str]]:
+    """The tags the sender gave the message: SES carries them back on every event (with
+    its own ``ses:*`` ones and ours, which are left out)."""
+    return [{"name": name, "value": str(values[0])}
+            for name, values in sorted((mail.get("tags") or {}).items())
+            if values and not name.startswith(("ses:", "letterbox_"))]
 
 
 def _header(mail: dict[str, Any], name: str) -> str | None:
@@ -85,6 +94,7 @@ def normalize_ses(event: dict[str, Any]) -> list[ProviderEvent]:
         "ses_message_id": mail.get("messageId"),
         "timestamp": timestamp,
         "raw": event,
+        "tags": _customer_tags(mail),
     }
     if kind == "bounced":
         base["bounce_type"] = BOUNCE_TYPES.get(str(detail.get("bounceType")), "undetermined")

@@ -14,7 +14,6 @@ from chalicelib.suppressions import SuppressionService
 
 
 class Messages(Protocol):
-    def get(self, account_id: str, message_id: str) -> dict[str, Any] | None: ...
     def apply_event(self, account_id: str, message_id: str, event: dict[str, Any],
                     status: str | None, now: datetime) -> bool: ...
 
@@ -77,9 +76,9 @@ class ProviderEventService:
         if not (provider.account_id and provider.letterbox_id):
             logger.info("event for a message Letterbox did not send", extra={"type": provider.type})
             return 0
-        message = self._messages.get(provider.account_id, provider.letterbox_id)
-        if message is None:  # expired or erased: nothing to attach it to
-            return 0
+        # No read of the message: tags come back from SES, metadata is joined on read (event
+        # listings, webhooks), and the write itself is conditional on the message existing
+        # (expired or erased: nothing to attach the event to).
         # The normalized details only: SES's raw event repeats addresses and headers, and
         # would triple the item (and its write cost) for nothing the API shows.
         data: dict[str, Any] = {**provider.details, "provider": "ses",
@@ -89,12 +88,11 @@ class ProviderEventService:
         event = {"event_id": derived_id("evt", _millis(provider.timestamp, now), seed),
                  "message_id": provider.letterbox_id, "type": provider.type,
                  "timestamp": provider.timestamp or now.isoformat(),
-                 "recipient": provider.recipient, "tags": message.get("tags") or [],
-                 "metadata": message.get("metadata") or {}, "data": data}
+                 "recipient": provider.recipient, "tags": provider.tags, "data": data}
         status = None if provider.type in ENGAGEMENT else provider.type
         if not self._messages.apply_event(provider.account_id, provider.letterbox_id, event,
                                           status, now):
-            return 0  # seen before: SNS delivers at least once
+            return 0  # seen before (SNS delivers at least once), or no such message
         if provider.suppresses and provider.recipient:
             self._suppressions.add(provider.account_id, provider.recipient,
                                    "complaint" if provider.type == "complained" else "bounce",

@@ -9,6 +9,7 @@ carrier pushes) maps carrier codes to our statuses and records ``letter.*`` even
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -246,6 +247,7 @@ class LetterTracker:
                        if item.get("tracking_number")}
             carrier = self._carriers.get(name)
             numbers = list(letters)
+            random.shuffle(numbers)  # past the per-run cap, no letter waits forever
             batch = max(1, carrier.track_batch)
             count = 0
             for start in range(0, min(len(numbers), batch * self._max_requests), batch):

@@ -5,6 +5,7 @@ Stats come from per-day counters written with each event; they hold no addresses
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -51,8 +52,10 @@ def rates(counts: dict[str, int]) -> dict[str, float | None]:
 
 
 class LogService:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index,
+                 metadata_of: Callable[[str, list[str]], dict[str, dict[str, str]]]) -> None:
         self._index = index
+        self._metadata_of = metadata_of
 
     def emails(self, principal: Principal, limit: int, cursor: str | None,
                query: dict[str, str | None]) -> EmailPage:
@@ -83,6 +86,11 @@ class LogService:
         low, high = _bounds("evt", query.get("from"), query.get("to"))
         items, next_cursor = self._index.index_page(f"EVENTS#{principal.account_id}", low, high,
                                                     limit, cursor, filters)
+        missing = [i["message_id"] for i in items if "metadata" not in i and i.get("message_id")]
+        if missing:  # SES events are stored without it: one read for the page
+            metadata = self._metadata_of(principal.account_id, missing)
+            items = [{**i, "metadata": metadata.get(i.get("message_id") or "", {})}
+                     if "metadata" not in i else i for i in items]
         return EventPage(data=[EventRecord(
             id=i["event_id"], email_id=i.get("message_id"), type=i["type"],
             timestamp=i["timestamp"], recipient=i.get("recipient"), tags=i.get("tags") or [],

@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -84,7 +85,10 @@ def _context(account_id: str, webhook_id: str) -> dict[str, str]:
 
 class WebhookService:
     def __init__(self, store: Store, secrets: Secrets, queue: Queue, local_mode: bool,
-                 cache_seconds: float = 30) -> None:
+                 cache_seconds: float = 30,
+                 metadata_of: Callable[[str, list[str]], dict[str, dict[str, str]]] | None = None
+                 ) -> None:
+        self._metadata_of = metadata_of  # for events recorded without it (SES events)
         self._store = store
         self._secrets = secrets
         self._queue = queue
@@ -192,6 +196,14 @@ class WebhookService:
     def publish(self, account_id: str, events: list[dict[str, Any]]) -> None:
         """Fan events out to the account's matching endpoints (one queue record each)."""
         hooks = self._enabled_hooks(account_id)
+        if not hooks:
+            return
+        missing = [e["message_id"] for e in events
+                   if "metadata" not in e and e.get("message_id")]
+        if missing and self._metadata_of is not None:  # read only when someone listens
+            metadata = self._metadata_of(account_id, missing)
+            events = [{**e, "metadata": metadata.get(e.get("message_id") or "", {})}
+                      if "metadata" not in e else e for e in events]
         deliveries: list[tuple[BaseModel, int]] = []
         for event in events:
             payload = payload_for(account_id, event)

@@ -194,7 +194,8 @@ class Container:
         from chalicelib.adapters.webhook_store import DynamoWebhookStore
         from chalicelib.webhooks import WebhookService
         return WebhookService(DynamoWebhookStore(self.table), self.secrets, self.webhook_queue,
-                              self.settings.local_mode)
+                              self.settings.local_mode, metadata_of=lambda account_id, ids:
+                              self.message_store.metadata_of(account_id, ids))
 
     @cached_property
     def webhook_deliverer(self) -> WebhookDeliverer:
@@ -347,7 +348,8 @@ class Container:
     @cached_property
     def logs(self) -> LogService:
         from chalicelib.logs import LogService
-        return LogService(self.table)
+        return LogService(self.table, lambda account_id, ids:
+                          self.message_store.metadata_of(account_id, ids))
 
     @cached_property
     def tracking(self) -> TrackingService:

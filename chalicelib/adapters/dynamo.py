@@ -169,6 +169,11 @@ class DynamoTable:
             update["ConditionExpression"] = condition
         return {"Update": update}
 
+    def condition_op(self, key: Key, condition: str) -> dict[str, Any]:
+        """A ``ConditionCheck`` for ``transact``: the write happens only if this holds."""
+        return {"ConditionCheck": {"TableName": self.name, "Key": to_wire(key),
+                                   "ConditionExpression": condition}}
+
     def update(self, key: Key, expression: str, values: Mapping[str, Any],
                condition: str | None = None,
                names: Mapping[str, str] | None = None) -> Item:

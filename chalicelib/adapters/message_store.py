@@ -142,12 +142,23 @@ class DynamoMessageStore:
             except ConditionFailed as err:
                 if 0 in err.failed:
                     return False
-        try:
-            self._table.transact([event_op, stats_op])  # a late event: timeline only
+        exists = self._table.condition_op(_key(account_id, message_id), "attribute_exists(pk)")
+        try:  # a late event (or one that changes no status): timeline only
+            self._table.transact([event_op, stats_op, exists])
         except ConditionFailed:
-            return False
+            return False  # seen before, or the message is gone (expired or erased)
         self._published(account_id, [event])
         return True
+
+    def metadata_of(self, account_id: str, message_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Each message's metadata, for events recorded without it (SES events)."""
+        found: dict[str, dict[str, str]] = {}
+        unique = list(dict.fromkeys(message_ids))
+        for start in range(0, len(unique), 100):
+            for item in self._table.batch_get([_key(account_id, m)
+                                               for m in unique[start:start + 100]]):
+                found[item["message_id"]] = item.get("metadata") or {}
+        return found
 
     def get(self, account_id: str, message_id: str) -> Item | None:
         return self._table.get(f"ACCT#{account_id}", f"EM#{message_id}")

@@ -238,3 +238,40 @@ def test_events_arrive_through_the_topics_queue_subscription(api, account, drain
     assert sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
         "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "0", (
         "a foreign message is refused, not retried")
+
+
+def test_events_are_written_without_reading_the_message_yet_show_its_metadata(
+        api, account, drain, stack, signer) -> None:
+    """The Delivery event costs one conditional write; metadata is joined where it is read:
+    the event listing and webhook payloads (only when someone listens)."""
+    email_id = api.post("/v1/emails", {"from": f"hi@{account.domain}",
+                                       "to": "recipient@example.net", "subject": "s",
+                                       "text": "t", "metadata": {"order": "42"},
+                                       "tags": [{"name": "kind", "value": "receipt"}]},
+                        key=account.api_key).json["id"]
+    drain()
+    api.post("/v1/webhooks", {"url": "https://hooks.example.com/x",
+                              "event_types": ["email.delivered"]}, key=account.api_key)
+    fixture = _fixture("delivery", email_id, account.account_id)
+    fixture["mail"]["tags"]["kind"] = ["receipt"]
+    topic = stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"]
+    assert _post(api, signer.envelope(topic, fixture)).json["recorded"] == 1
+    listed = api.get(f"/v1/events?type=delivered&email_id={email_id}",
+                     key=account.api_key).json["data"]
+    assert listed[0]["metadata"] == {"order": "42"}
+    assert listed[0]["tags"] == [{"name": "kind", "value": "receipt"}]
+    queued = stack.client("sqs").receive_message(
+        QueueUrl=stack.env["LETTERBOX_WEBHOOK_QUEUE_URL"], MaxNumberOfMessages=10)
+    (payload,) = [json.loads(m["Body"])["payload"] for m in queued["Messages"]]
+    assert payload["data"]["metadata"] == {"order": "42"}
+
+
+def test_an_event_for_a_message_that_is_gone_records_nothing(api, account, stack,
+                                                            signer) -> None:
+    topic = stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"]
+    for name in ("delivery", "open"):
+        ghost = _fixture(name, "em_01ARZ3NDEKTSV4RRFFQ69G5FAV", account.account_id)
+        assert _post(api, signer.envelope(topic, ghost)).json["recorded"] == 0
+    items = stack.client("dynamodb").scan(TableName=stack.env["LETTERBOX_TABLE_NAME"])["Items"]
+    assert not [i for i in items if "#EVT#" in i["sk"]["S"]
+                and "em_01ARZ3NDEKTSV4RRFFQ69G5FAV" in i["sk"]["S"]]
