@@ -8,12 +8,11 @@ for its send date or for tracking, ``gsi1`` lists it (``LTRDUE#<shard>``, ``TRAC
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
-from chalicelib.adapters.message_store import Claim
+from chalicelib.adapters.dynamo import ConditionFailed, Item
+from chalicelib.adapters.message_store import Claim, EventStore
 from chalicelib.carriers.base import STATUS_RANK
 from chalicelib.clock import iso
 from chalicelib.retention import RULES, DataClass, expiry_bucket
@@ -25,30 +24,13 @@ def _key(account_id: str, letter_id: str, suffix: str = "") -> dict[str, str]:
     return {"pk": f"ACCT#{account_id}", "sk": f"LTR#{letter_id}{suffix}"}
 
 
-class DynamoLetterStore:
-    def __init__(self, table: DynamoTable,
-                 on_events: Callable[[str, list[dict[str, Any]]], None] | None = None,
-                 retention_days: Callable[[str], int | None] = lambda account_id: None
-                 ) -> None:
-        self._table = table
-        self._on_events = on_events
-        self._days = retention_days
-
+class DynamoLetterStore(EventStore):
     def _event_op(self, account_id: str, event: dict[str, Any], now: datetime,
                   condition: str | None = None) -> dict[str, Any]:
         item = {**_key(account_id, event["letter_id"], f"#EVT#{event['event_id']}"),
                 "gsi2pk": f"EVENTS#{account_id}", "gsi2sk": event["event_id"], **event}
         return self._table.put_op(item, DataClass.ENGAGEMENT_EVENT, now, condition=condition,
                                   days=self._days(account_id))
-
-    def _stats_op(self, account_id: str, status: str, now: datetime) -> dict[str, Any]:
-        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return self._table.counter_op({"pk": f"ACCT#{account_id}", "sk": f"STATS#{day:%Y-%m-%d}"},
-                                      {f"letter_{status}": 1}, DataClass.DAILY_STATS, day)
-
-    def _published(self, account_id: str, events: list[dict[str, Any]]) -> None:
-        if self._on_events is not None and events:
-            self._on_events(account_id, events)
 
     def create(self, letter: dict[str, Any], addresses: dict[str, Any], event: dict[str, Any],
                now: datetime, due_keys: dict[str, str] | None) -> None:
@@ -62,7 +44,7 @@ class DynamoLetterStore:
             self._table.put_op({**_key(account_id, letter_id, "#ADDR"), **addresses},
                                DataClass.LETTER_ADDRESS, now, days=ADDRESS.max_days),
             self._event_op(account_id, event, now),
-            self._stats_op(account_id, "created", now),
+            self._stats_op(account_id, {"letter_created": 1}, now),
         ])
         self._published(account_id, [event])
 
@@ -116,7 +98,7 @@ class DynamoLetterStore:
                      ":id": letter_id, ":created": "created"},
                     condition="#s = :created", names={"#s": "status"}),
                 self._event_op(account_id, event, now),
-                self._stats_op(account_id, "submitted", now),
+                self._stats_op(account_id, {"letter_submitted": 1}, now),
             ])
         except ConditionFailed:
             return False
@@ -142,7 +124,7 @@ class DynamoLetterStore:
                     condition=f"#s IN ({', '.join(allowed)}){extra_condition}",
                     names={"#s": "status"}),
                 self._event_op(account_id, event, now),
-                self._stats_op(account_id, status, now),
+                self._stats_op(account_id, {f"letter_{status}": 1}, now),
             ])
         except ConditionFailed:
             return False
@@ -175,7 +157,7 @@ class DynamoLetterStore:
             try:
                 self._table.transact([
                     self._event_op(account_id, event, now, "attribute_not_exists(pk)"),
-                    self._stats_op(account_id, event["status"], now)])
+                    self._stats_op(account_id, {f"letter_{event['status']}": 1}, now)])
                 recorded.append(event)
             except ConditionFailed:
                 continue  # seen on an earlier poll or push

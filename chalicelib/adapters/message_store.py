@@ -48,7 +48,10 @@ def _listed(message: dict[str, Any]) -> Item:
             "tag_keys": [f"{t['name']}:{t['value']}" for t in message.get("tags") or []]}
 
 
-class DynamoMessageStore:
+class EventStore:
+    """What every store that records events shares: the account's retention period for
+    them, the daily counters they add to, and the fan-out to webhooks."""
+
     def __init__(self, table: DynamoTable,
                  on_events: Callable[[str, list[dict[str, Any]]], None] | None = None,
                  retention_days: Callable[[str], int | None] = lambda account_id: None
@@ -66,6 +69,15 @@ class DynamoMessageStore:
         except Exception:  # the event is stored; only its push is lost, and that is logged
             logger.exception("webhook fan-out failed", extra={"events": len(events)})
 
+    def _stats_op(self, account_id: str, counts: dict[str, int], at: datetime
+                  ) -> dict[str, Any]:
+        day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        return self._table.counter_op({"pk": f"ACCT#{account_id}", "sk": f"STATS#{day:%Y-%m-%d}"},
+                                      counts, DataClass.DAILY_STATS, day)
+
+
+class DynamoMessageStore(EventStore):
+
     def _event_item(self, account_id: str, event: dict[str, Any]) -> Item:
         return {"pk": f"ACCT#{account_id}",
                 "sk": f"EM#{event['message_id']}#EVT#{event['event_id']}",
@@ -76,12 +88,6 @@ class DynamoMessageStore:
         return self._table.put_op(self._event_item(account_id, event),
                                   DataClass.ENGAGEMENT_EVENT, at, condition=condition,
                                   days=self._days(account_id))
-
-    def _stats_op(self, account_id: str, counts: dict[str, int], at: datetime
-                  ) -> dict[str, Any]:
-        day = at.replace(hour=0, minute=0, second=0, microsecond=0)
-        return self._table.counter_op({"pk": f"ACCT#{account_id}", "sk": f"STATS#{day:%Y-%m-%d}"},
-                                      counts, DataClass.DAILY_STATS, day)
 
     def create(self, message: dict[str, Any], event: dict[str, Any], now: datetime) -> None:
         """The message and its first event, together or not at all."""
