@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import html
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from chalice.app import Response
