@@ -1,7 +1,8 @@
 """``make dev``: the whole platform on this machine, on an embedded AWS.
 
-moto's server on 127.0.0.1, provisioned from infra/; the app served by chalice local on
-127.0.0.1:8000; queue pumps and schedules feeding the real handlers. Ctrl-C stops it all.
+moto's server on 127.0.0.1 (a child process), provisioned from infra/; the app served by
+chalice local on 127.0.0.1:8000; queue pumps and schedules feeding the real handlers.
+Ctrl-C stops it all.
 """
 
 from __future__ import annotations
@@ -74,16 +75,50 @@ def report(err: BaseException) -> None:
     traceback.print_exception(err, file=sys.stderr)
 
 
-def main(port: int = 8000) -> None:
-    import boto3
-    from moto.server import ThreadedMotoServer
+class MotoProcess:
+    """moto's server in its own process: its CPU then runs beside the API, the worker and
+    the pumps instead of sharing their interpreter lock (measured in docs/benchmarks.md)."""
 
-    import logging
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    moto_port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    moto.start()
-    endpoint = f"http://127.0.0.1:{moto_port}"
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        # Our own interpreter, fixed arguments; its own session, so a terminal's Ctrl-C
+        # reaches the devserver, which stops moto last.
+        self._process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError("moto's server exited at start")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("moto's server did not start")
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
+def main(port: int = 8000) -> None:
+    moto = MotoProcess()
+    try:
+        serve(port, moto.endpoint)
+    finally:
+        moto.stop()
+        print("Letterbox stopped.", flush=True)
+
+
+def serve(port: int, endpoint: str) -> None:
+    import boto3
+
     fake_aws_environment(endpoint)
     STATE.mkdir(exist_ok=True)
     (STATE / "outbox").mkdir(exist_ok=True)
@@ -151,8 +186,6 @@ def main(port: int = 8000) -> None:
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
-        moto.stop()
-        print("Letterbox stopped.", flush=True)
 
 
 def start_background(app_module: Any, session: Any, env: dict[str, str],
