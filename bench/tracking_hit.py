@@ -20,10 +20,11 @@ class FakeMessages:
         pass
 
 
-def _tokens(tracking: Any) -> tuple[str, str]:
-    html = tracking.instrument('<p><a href="https://shop.example/x">x</a></p>', "acct_bench",
-                               "em_01ARZ3NDEKTSV4RRFFQ69G5FAV", ["reader@example.net"], True,
-                               True)
+def _tokens(tracking: Any, account_id: str = "acct_bench",
+            email_id: str = "em_01ARZ3NDEKTSV4RRFFQ69G5FAV") -> tuple[str, str]:
+    """(pixel token, click token) as the worker would put them in a message."""
+    html = tracking.instrument('<p><a href="https://shop.example/x">x</a></p>', account_id,
+                               email_id, ["reader@example.net"], True, True)
     click = html.split("/t/c/", 1)[1].split('"', 1)[0]
     pixel = html.split("/t/o/", 1)[1].split('"', 1)[0]
     return pixel, click
@@ -49,11 +50,7 @@ def run() -> dict[str, Any]:
             body=json.dumps({"from": f"hi@{account.domain}", "to": "reader@example.net",
                              "subject": "s", "html": "<p>hi</p>"}))
         email_id = json.loads(accepted.body)["id"]
-        html = container.tracking.instrument(
-            '<p><a href="https://shop.example/x">x</a></p>', account.account_id, email_id,
-            ["reader@example.net"], True, True)
-        click = html.split("/t/c/", 1)[1].split('"', 1)[0]
-        pixel = html.split("/t/o/", 1)[1].split('"', 1)[0]
+        pixel, click = _tokens(container.tracking, account.account_id, email_id)
         client.http.get(f"/t/o/{pixel}", headers=headers)  # warm caches
         counter.take()
         client.http.get(f"/t/o/{pixel}", headers=headers)

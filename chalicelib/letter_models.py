@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
@@ -165,9 +164,6 @@ def letter_out(letter: dict[str, Any], addresses: dict[str, Any] | None,
                     "location": e.get("location"), "carrier_code": e.get("carrier_code")}
                    for e in events]})
 
-
-def after(moment: datetime, other: datetime | None) -> datetime:
-    return max(moment, other) if other else moment
 
 
 class LetterJob(OutputModel):

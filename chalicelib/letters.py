@@ -179,7 +179,7 @@ class LetterSubmitter:
         assert found is not None
         letter, addresses, _ = found
         if claim is Claim.DONE:
-            return self._finish_printing(letter)
+            return self._finish_printing(letter, now)
         if addresses is None:  # purged while waiting: nothing left to send
             self._store.release(job.account_id, job.letter_id)
             return "missing"
@@ -200,20 +200,22 @@ class LetterSubmitter:
                                                         f"{err.message}"), now, ("created",))
             self._content.delete(letter["document_key"])
             return "refused"
-        self._store.submitted(job.account_id, job.letter_id, shipment.tracking_number,
+        self._store.submitted(job.account_id, job.letter_id, carrier.name,
+                              shipment.tracking_number,
                               letter_event(letter, "submitted", now,
                                            description=f"accepted by {carrier.name}"), now)
         letter = {**letter, "tracking_number": shipment.tracking_number}
-        return self._finish_printing(letter, shipment.label_pdf)
+        return self._finish_printing(letter, now, shipment.label_pdf)
 
-    def _finish_printing(self, letter: dict[str, Any], label: bytes | None = None) -> str:
+    def _finish_printing(self, letter: dict[str, Any], now: datetime,
+                         label: bytes | None = None) -> str:
         """Print once the carrier has the piece, then forget the document."""
         if letter.get("printed_at") or not letter.get("tracking_number"):
             return "done"  # printed already, or never accepted (cancelled, refused)
         document = self._content.get(letter["document_key"])
         self._printer.print(letter, document, label)
         self._store.set_fields(letter["account_id"], letter["letter_id"],
-                               {"printed_at": iso(datetime.now(UTC))})
+                               {"printed_at": iso(now)})
         self._content.delete(letter["document_key"])
         return "submitted"
 
@@ -262,10 +264,13 @@ class LetterTracker:
         return recorded
 
     def push(self, carrier_name: str, body: dict[str, Any], now: datetime) -> int:
-        carrier = self._carriers.get(carrier_name)
-        letters = {item["tracking_number"]: item for item in self._store.tracked(carrier_name)
-                   if item.get("tracking_number")}
-        return sum(self._apply(letters, carrier_name, u, now) for u in carrier.parse_push(body))
+        """A push names its tracking numbers: each letter is found by key, not by listing."""
+        recorded = 0
+        for update in self._carriers.get(carrier_name).parse_push(body):
+            letters = {item["tracking_number"]: item for item in
+                       self._store.tracked(carrier_name, update.tracking_number)}
+            recorded += self._apply(letters, carrier_name, update, now)
+        return recorded
 
     def _apply(self, letters: dict[str, dict[str, Any]], carrier: str, update: TrackingUpdate,
                now: datetime) -> int:

@@ -146,3 +146,33 @@ def drain_send_queue(stack: Stack) -> int:
 @pytest.fixture
 def drain(stack: Stack) -> Any:
     return lambda: drain_send_queue(stack)
+
+
+class LogCapture:
+    def __init__(self, stream: Any, capfd: Any) -> None:
+        self._stream, self._capfd = stream, capfd
+
+    def text(self) -> str:
+        """Everything logged so far: our formatter's lines, the root logger's, stdout/err."""
+        out, err = self._capfd.readouterr()
+        return str(self._stream.getvalue()) + out + err
+
+
+@pytest.fixture
+def logs(capfd: pytest.CaptureFixture[str]) -> Iterator[LogCapture]:
+    """Every log line a test's flow writes, through the formatter production uses."""
+    import io
+    import logging
+
+    from chalicelib.observability import logger
+    stream = io.StringIO()
+    ours = logging.StreamHandler(stream)
+    ours.setFormatter(logger.registered_formatter)
+    others = logging.StreamHandler(stream)
+    logger.addHandler(ours)
+    logging.getLogger().addHandler(others)
+    try:
+        yield LogCapture(stream, capfd)
+    finally:
+        logger.removeHandler(ours)
+        logging.getLogger().removeHandler(others)

@@ -83,19 +83,18 @@ class DynamoLetterStore(EventStore):
     def release(self, account_id: str, letter_id: str) -> None:
         self._table.update(_key(account_id, letter_id), "REMOVE claim_until", {})
 
-    def submitted(self, account_id: str, letter_id: str, tracking_number: str,
+    def submitted(self, account_id: str, letter_id: str, carrier: str, tracking_number: str,
                   event: dict[str, Any], now: datetime) -> bool:
-        """Record the carrier's tracking number at once (it is the proof it has the piece)."""
-        letter = self._table.get(f"ACCT#{account_id}", f"LTR#{letter_id}") or {}
+        """Record the carrier's tracking number at once (it is the proof it has the piece);
+        ``TRACK#<carrier>`` then lists the letter under that number."""
         try:
             self._table.transact([
                 self._table.update_op(
                     _key(account_id, letter_id),
                     "SET #s = :s, status_rank = :r, tracking_number = :t, updated_at = :now, "
-                    "gsi1pk = :g, gsi1sk = :id REMOVE claim_until",
+                    "gsi1pk = :g, gsi1sk = :t REMOVE claim_until",
                     {":s": "submitted", ":r": STATUS_RANK["submitted"], ":t": tracking_number,
-                     ":now": iso(now), ":g": f"TRACK#{letter.get('carrier')}",
-                     ":id": letter_id, ":created": "created"},
+                     ":now": iso(now), ":g": f"TRACK#{carrier}", ":created": "created"},
                     condition="#s = :created", names={"#s": "status"}),
                 self._event_op(account_id, event, now),
                 self._stats_op(account_id, {"letter_submitted": 1}, now),
@@ -145,8 +144,15 @@ class DynamoLetterStore(EventStore):
                            {":e": expires_at, ":b": expiry_bucket(expires_at),
                             ":t": iso(terminal_at)}, condition="attribute_exists(pk)")
 
-    def tracked(self, carrier: str) -> list[Item]:
-        return list(self._table.query_prefix(f"TRACK#{carrier}", "ltr_", index="gsi1"))
+    def tracked(self, carrier: str, tracking_number: str | None = None) -> list[Item]:
+        """Letters this carrier is carrying: all of them, or the one with this number."""
+        if tracking_number is not None:
+            if not tracking_number:
+                return []
+            return [item for item in self._table.query_prefix(
+                f"TRACK#{carrier}", tracking_number, index="gsi1")
+                if item.get("tracking_number") == tracking_number]
+        return list(self._table.query_until(f"TRACK#{carrier}", "~", index="gsi1"))
 
     def record_tracking(self, account_id: str, letter_id: str, events: list[dict[str, Any]],
                         status: str | None, now: datetime,

@@ -237,31 +237,16 @@ def test_a_carrier_push_needs_its_token(api, account, letters) -> None:
 
 
 def test_logs_over_a_letters_life_hold_no_postal_address(api, account, letters,
-                                                          capfd) -> None:
-    import io
-    import logging
-
+                                                          logs) -> None:
     from chalicelib.observability import logger
-    stream = io.StringIO()
-    capture = logging.StreamHandler(stream)
-    capture.setFormatter(logger.registered_formatter)
-    logger.addHandler(capture)
-    root = logging.getLogger()
-    everything = logging.StreamHandler(stream)
-    root.addHandler(everything)
-    try:
-        logger.info("probe", extra={"to": TO})  # proves the capture sees our lines
-        created = _create(api, account).json
-        letters()
-        _scheduled(app_module.poll_letter_tracking)
-        api.post(f"/v1/letters/{created['id']}/cancel", key=account.api_key)
-        _create(api, account, to={**TO, "address_line1": "1 carrier-down road"})
-        letters()
-    finally:
-        logger.removeHandler(capture)
-        root.removeHandler(everything)
-    out, err = capfd.readouterr()
-    logged = stream.getvalue() + out + err
+    logger.info("probe", extra={"to": TO})  # proves the capture sees our lines
+    created = _create(api, account).json
+    letters()
+    _scheduled(app_module.poll_letter_tracking)
+    api.post(f"/v1/letters/{created['id']}/cancel", key=account.api_key)
+    _create(api, account, to={**TO, "address_line1": "1 carrier-down road"})
+    letters()
+    logged = logs.text()
     assert '"address_line1":"***"' in logged.replace(" ", ""), "the capture works"
     for part in ("pennsylvania", "jane roe", "20500", "berry", "carrier-down"):
         assert part not in logged.lower()

@@ -4,9 +4,7 @@ addresses nor bodies."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import time
 
 from chalicelib.observability import logger
@@ -118,22 +116,10 @@ def test_privacy_requests_name_a_bad_address(api, account) -> None:
 
 
 def test_logs_over_the_whole_flow_hold_no_address_and_no_body(
-        api, account, drain, stack, tmp_path, monkeypatch, capfd) -> None:
-    stream = io.StringIO()
-    capture = logging.StreamHandler(stream)
-    capture.setFormatter(logger.registered_formatter)
-    logger.addHandler(capture)
-    root = logging.getLogger()
-    everything = logging.StreamHandler(stream)
-    root.addHandler(everything)
-    try:
-        logger.info("probe", extra={"to": ADDRESS})  # proves the capture sees our lines
-        full_flow(api, account, drain, stack, tmp_path, monkeypatch)
-        api.post("/v1/privacy/erasure", {"email": ADDRESS}, key=account.api_key)
-    finally:
-        logger.removeHandler(capture)
-        root.removeHandler(everything)
-    out, err = capfd.readouterr()
-    logged = stream.getvalue() + out + err
+        api, account, drain, stack, tmp_path, monkeypatch, logs) -> None:
+    logger.info("probe", extra={"to": ADDRESS})  # proves the capture sees our lines
+    full_flow(api, account, drain, stack, tmp_path, monkeypatch)
+    api.post("/v1/privacy/erasure", {"email": ADDRESS}, key=account.api_key)
+    logged = logs.text()
     assert '"to":"r***@example.net"' in logged.replace(" ", ""), "the capture works"
     assert ADDRESS not in logged.lower() and BODY_MARK not in logged
