@@ -1,4 +1,4 @@
-"""The one error hierarchy. ``chalicelib.web`` maps it to HTTP in one place."""
+"""The one error hierarchy. ``chalicelib.api.web`` maps it to HTTP in one place."""
 
 from __future__ import annotations
 

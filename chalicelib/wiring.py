@@ -30,12 +30,12 @@ if TYPE_CHECKING:
     from chalicelib.adapters.sqs import SqsQueue
     from chalicelib.addresses import AddressService
     from chalicelib.carriers.registry import Carriers
-    from chalicelib.delivery import SendWorker
+    from chalicelib.send_worker import SendWorker
     from chalicelib.domains import DomainKeyring, DomainService
-    from chalicelib.edge import ApiEdge
+    from chalicelib.api.edge import ApiEdge
     from chalicelib.idempotency import IdempotentRequests
-    from chalicelib.ingest import ProviderEventService
-    from chalicelib.letters import LetterService, LetterSubmitter, LetterTracker, Printer
+    from chalicelib.tracking.ses_events import ProviderEventService
+    from chalicelib.physical_mail import LetterService, LetterSubmitter, LetterTracker, Printer
     from chalicelib.limits import Limits
     from chalicelib.logs import LogService
     from chalicelib.privacy import PrivacyService
@@ -45,8 +45,8 @@ if TYPE_CHECKING:
     from chalicelib.suppressions import SuppressionService
     from chalicelib.templates import TemplateService
     from chalicelib.tokens import TokenSigner
-    from chalicelib.tracking import TrackingService
-    from chalicelib.unsubscribe import UnsubscribeService
+    from chalicelib.tracking.opens_clicks import TrackingService
+    from chalicelib.tracking.unsubscribe import UnsubscribeService
     from chalicelib.webhooks import WebhookDeliverer, WebhookService
 
 
@@ -155,20 +155,20 @@ class Container:
 
     @cached_property
     def letters(self) -> LetterService:
-        from chalicelib.letters import LetterService
+        from chalicelib.physical_mail import LetterService
         return LetterService(self.letter_store, self.content, self.letter_queue, self.carriers,
                              self.settings.letter_cancel_window_seconds,
                              can_print=self.printer is not None)
 
     @cached_property
     def letter_submitter(self) -> LetterSubmitter:
-        from chalicelib.letters import LetterSubmitter
+        from chalicelib.physical_mail import LetterSubmitter
         assert self.printer is not None, "letters are refused when nothing can print them"
         return LetterSubmitter(self.letter_store, self.content, self.carriers, self.printer)
 
     @cached_property
     def letter_tracker(self) -> LetterTracker:
-        from chalicelib.letters import LetterTracker
+        from chalicelib.physical_mail import LetterTracker
         return LetterTracker(self.letter_store, self.carriers,
                              self.settings.tracking_requests_per_carrier)
 
@@ -241,7 +241,7 @@ class Container:
 
     @cached_property
     def edge(self) -> ApiEdge:
-        from chalicelib.edge import ApiEdge
+        from chalicelib.api.edge import ApiEdge
         return ApiEdge(self.accounts, self.limits, lambda: self.idempotency)
 
     @cached_property
@@ -258,16 +258,16 @@ class Container:
 
     @cached_property
     def unsubscribe(self) -> UnsubscribeService:
-        from chalicelib.unsubscribe import UnsubscribeService
+        from chalicelib.tracking.unsubscribe import UnsubscribeService
         return UnsubscribeService(self.tokens, self.message_store, self.suppressions)
 
     @cached_property
     def provider_events(self) -> ProviderEventService:
         from chalicelib.adapters.https_fetch import local_or_fetch
         from chalicelib.adapters.sns_subscriptions import SnsSubscriptions
-        from chalicelib.ingest import ProviderEventService
-        from chalicelib.protection import AccountProtection
-        from chalicelib.sns import SnsVerifier
+        from chalicelib.tracking.ses_events import ProviderEventService
+        from chalicelib.tracking.protection import AccountProtection
+        from chalicelib.tracking.sns import SnsVerifier
         verifier = SnsVerifier(local_or_fetch(self.settings.sns_local_cert_file),
                                {self.settings.ses_events_topic_arn})
         protection = AccountProtection(
@@ -340,7 +340,7 @@ class Container:
 
     @cached_property
     def send_worker(self) -> SendWorker:
-        from chalicelib.delivery import SendWorker
+        from chalicelib.send_worker import SendWorker
         return SendWorker(self.message_store, self.email_sender, self.keyring, self.content,
                           self.suppressions, self.tokens, self.settings.public_base_url,
                           self.tracking)
@@ -353,7 +353,7 @@ class Container:
 
     @cached_property
     def tracking(self) -> TrackingService:
-        from chalicelib.tracking import TrackingService
+        from chalicelib.tracking.opens_clicks import TrackingService
         return TrackingService(self.tokens, self.message_store, self.settings.public_base_url)
 
 

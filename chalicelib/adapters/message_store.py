@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
-from chalicelib.events import STATUS_RANK
+from chalicelib.tracking.ses_mapping import STATUS_RANK
 from chalicelib.models import address_of
 from chalicelib.observability import logger
 from chalicelib.retention import DataClass

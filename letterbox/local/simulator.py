@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from chalicelib.adapters.https_fetch import LOCAL_CERT_URL
 from chalicelib.adapters.ses import EmailSender
-from chalicelib.sns import string_to_sign
+from chalicelib.tracking.sns import string_to_sign
 
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
 

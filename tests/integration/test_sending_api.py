@@ -244,7 +244,7 @@ def test_retries_exhausted_land_in_the_dead_letter_queue_as_failed(api, account,
 
 
 def _sweep_at(monkeypatch, moment: datetime) -> dict:
-    monkeypatch.setattr("chalicelib.worker.utcnow", lambda: moment)
+    monkeypatch.setattr("chalicelib.consumers.utcnow", lambda: moment)
     return app_module.sweep_scheduled(scheduled_event(), LambdaContext("sweep_scheduled"))
 
 
@@ -268,7 +268,7 @@ def test_early_delivery_of_a_scheduled_record_is_refused(api, account, stack) ->
     accepted = api.post("/v1/emails", _email(account, scheduled_at=due.isoformat()),
                         key=account.api_key).json
     from chalicelib.email_models import OffloadPointer
-    from chalicelib.worker import parse_queue_item
+    from chalicelib.consumers import parse_queue_item
     pointer = OffloadPointer(account_id=account.account_id, message_id=accepted["id"],
                              offload_key=f"scheduled/{account.account_id}/{accepted['id']}.json")
     assert isinstance(parse_queue_item(pointer.model_dump_json()), OffloadPointer)
@@ -397,14 +397,14 @@ def test_marketing_needs_exactly_one_recipient(api, account) -> None:
 def test_rate_limit_answers_429_with_headers(api, account, monkeypatch) -> None:
     _settings(monkeypatch, rate_limit_per_second=2)
     moment = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
-    monkeypatch.setattr("chalicelib.edge.utcnow", lambda: moment)
+    monkeypatch.setattr("chalicelib.api.edge.utcnow", lambda: moment)
     first = api.get("/v1/suppressions", key=account.api_key)
     assert first.headers["ratelimit-limit"] == "2" and first.headers["ratelimit-remaining"] == "1"
     api.get("/v1/suppressions", key=account.api_key)
     third = api.get("/v1/suppressions", key=account.api_key)
     assert third.status_code == 429 and third.json["error"]["code"] == "rate_limited"
     assert third.headers["retry-after"] == "1" and third.headers["ratelimit-remaining"] == "0"
-    monkeypatch.setattr("chalicelib.edge.utcnow", lambda: moment + timedelta(seconds=1))
+    monkeypatch.setattr("chalicelib.api.edge.utcnow", lambda: moment + timedelta(seconds=1))
     assert api.get("/v1/suppressions", key=account.api_key).status_code == 200
 
 

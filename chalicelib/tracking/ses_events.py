@@ -6,10 +6,10 @@ import json
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.events import ENGAGEMENT, ProviderEvent, normalize_ses
+from chalicelib.tracking.ses_mapping import ENGAGEMENT, ProviderEvent, normalize_ses
 from chalicelib.ids import derived_id
 from chalicelib.observability import logger
-from chalicelib.sns import SnsMessage, SnsVerifier
+from chalicelib.tracking.sns import SnsMessage, SnsVerifier
 from chalicelib.suppressions import SuppressionService
 
 

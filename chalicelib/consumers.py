@@ -19,7 +19,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.send import SCHEDULE_SHARDS, SQS_MAX_DELAY, new_event
 
 if TYPE_CHECKING:
-    from chalicelib.delivery import SendWorker
+    from chalicelib.send_worker import SendWorker
 
 
 def parse_queue_item(body: str) -> SendCommand | OffloadPointer:
@@ -119,7 +119,7 @@ def process_webhook_batch(event: dict[str, Any], context: Any) -> dict[str, Any]
 
 def _letter_record(record: SQSRecord) -> str:
     from chalicelib.letter_models import LetterJob
-    from chalicelib.letters import RetryAfter
+    from chalicelib.physical_mail import RetryAfter
     container = wiring.container()
     try:
         outcome = container.letter_submitter.submit(LetterJob.model_validate_json(record.body),
@@ -180,7 +180,7 @@ def poll_tracking() -> dict[str, int]:
 def _sweep_letters(now: Any) -> int:
     """Letters whose send date comes within SQS's delay window go on the letter queue."""
     from chalicelib.letter_models import LetterJob
-    from chalicelib.letters import DUE_SHARDS
+    from chalicelib.physical_mail import DUE_SHARDS
     container = wiring.container()
     queued = 0
     for shard in range(DUE_SHARDS):
