@@ -53,40 +53,40 @@ def openapi_document(call: Call) -> Response:
                     headers={"Content-Type": "application/json"})
 
 
+def _consume(batch: str, event: SQSEvent) -> dict[str, Any]:
+    """Queue glue, imported on first use: a cold API call never pays for it."""
+    from chalicelib.consumers import SQS_BATCHES
+    return SQS_BATCHES[batch](event.to_dict(), event.context)
+
+
 @app.on_sqs_message(queue=SEND_QUEUE, batch_size=10, maximum_batching_window_in_seconds=1)
 def send_worker(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.consumers import process_send_batch
-    return process_send_batch(event.to_dict(), event.context)
+    return _consume("send", event)
 
 
 @app.on_sqs_message(queue=SEND_DEAD_LETTERS, batch_size=10)
 def send_dead_letters(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.consumers import process_dead_letters
-    return process_dead_letters(event.to_dict(), event.context)
+    return _consume("send_dead_letters", event)
 
 
 @app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10)
 def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.consumers import process_webhook_batch
-    return process_webhook_batch(event.to_dict(), event.context)
+    return _consume("webhooks", event)
 
 
 @app.on_sqs_message(queue=SES_EVENTS_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)
 def ingest_ses_events(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.consumers import process_ses_event_batch
-    return process_ses_event_batch(event.to_dict(), event.context)
+    return _consume("ses_events", event)
 
 
 @app.on_sqs_message(queue=LETTER_QUEUE, batch_size=5)
 def submit_letters(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.consumers import process_letter_batch
-    return process_letter_batch(event.to_dict(), event.context)
+    return _consume("letters", event)
 
 
 @app.on_sqs_message(queue=LETTER_DEAD_LETTERS, batch_size=10)
 def letter_dead_letters(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.consumers import process_letter_dead_letters
-    return process_letter_dead_letters(event.to_dict(), event.context)
+    return _consume("letter_dead_letters", event)
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))

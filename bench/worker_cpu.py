@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.dkim_rate import per_second
-from chalicelib.adapters.message_store import Claim
+from chalicelib.ports import Claim
 from chalicelib.adapters.ses import SesEmailSender
 from chalicelib.send_worker import SendWorker
 from chalicelib.dkim_signing import SigningKey, generate_key_pair

@@ -26,6 +26,7 @@ from chalicelib.adapters.webhook_http import BlockedDestination, PostResult
 from chalicelib.clock import iso
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import has_prefix, new_id
+from chalicelib.vocabulary import SQS_MAX_DELAY as QUEUE_MAX_DELAY
 from chalicelib.models import (EVENT_TYPES, WebhookAttemptList, WebhookAttemptOut, WebhookCreate,
                                WebhookDelivery, WebhookList, WebhookOut, WebhookUpdate,
                                WebhookWithSecret)
@@ -33,7 +34,7 @@ from chalicelib.models import (EVENT_TYPES, WebhookAttemptList, WebhookAttemptOu
 # Seconds after a failure before the next try: 8 tries over about 27.6 hours.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 ROTATION_OVERLAP_SECONDS = 24 * 3600
-SQS_MAX_DELAY = 900
+SQS_MAX_DELAY = int(QUEUE_MAX_DELAY.total_seconds())
 
 
 class Store(Protocol):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.message_store import DynamoMessageStore
     from chalicelib.adapters.purge_store import DynamoPurgeStore
     from chalicelib.adapters.s3 import S3ContentStore
-    from chalicelib.adapters.ses import EmailSender
+    from chalicelib.ports import EmailSender
     from chalicelib.adapters.ses_identities import SesV2Identities
     from chalicelib.adapters.sqs import SqsQueue
     from chalicelib.addresses import AddressService

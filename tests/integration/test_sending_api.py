@@ -15,7 +15,7 @@ from moto.ses.models import ses_backends
 
 import app as app_module
 from chalicelib import wiring
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 from letterbox.local.pump import LambdaContext, drain_once, scheduled_event
 
 
@@ -50,7 +50,7 @@ class RecordingSender:
     def send_raw(self, message_id, raw, sender, destinations, tags=None):
         self.calls += 1
         if self.fail_every and self.calls % self.fail_every == 0:
-            raise TransientFailure("ses ThrottlingException")
+            raise RetryableFailure("ses ThrottlingException")
         self.sent.append((message_id, destinations, tags))
         return self.inner.send_raw(message_id, raw, sender, destinations, tags)
 
@@ -273,7 +273,7 @@ def test_early_delivery_of_a_scheduled_record_is_refused(api, account, stack) ->
                              offload_key=f"scheduled/{account.account_id}/{accepted['id']}.json")
     assert isinstance(parse_queue_item(pointer.model_dump_json()), OffloadPointer)
     from chalicelib.clock import utcnow
-    with pytest.raises(TransientFailure):
+    with pytest.raises(RetryableFailure):
         wiring.container().send_worker.process(pointer, utcnow())
     assert _ses_sent() == [] and _status(api, account, accepted["id"]) == "scheduled"
     outcome = wiring.container().send_worker.process(pointer, due + timedelta(seconds=1))
