@@ -40,8 +40,11 @@ class EmailEventType(StrEnum):
     UNKNOWN = "unknown"  # a provider event we cannot map
 
 
-class AccountEventType(StrEnum):
-    PAUSED = "account.paused"
+class NoticeType(StrEnum):
+    """Events about the account or an endpoint, not about one email or letter."""
+
+    ACCOUNT_PAUSED = "account.paused"
+    WEBHOOK_TEST = "webhook.test"
 
 
 class BounceType(StrEnum):
@@ -135,8 +138,13 @@ class Event:
 
     @classmethod
     def account_paused(cls, now: datetime, **data: Any) -> Event:
-        return cls(new_id("evt"), AccountEventType.PAUSED.value, now.isoformat(),
+        return cls(new_id("evt"), NoticeType.ACCOUNT_PAUSED.value, now.isoformat(),
                    metadata={}, data=data)
+
+    @classmethod
+    def webhook_test(cls, now: datetime) -> Event:
+        return cls(new_id("evt"), NoticeType.WEBHOOK_TEST.value, iso(now), metadata={},
+                   data={"message": "Letterbox test event"})
 
     @classmethod
     def letter(cls, letter: dict[str, Any], status: LetterStatus, at: datetime, *,

@@ -1,14 +1,15 @@
 """The one place adapters and services are built: lazily, once per warm Lambda.
 
-Tests and local mode call ``reset()`` after changing the environment, or ``use()`` to swap
-in a fake; nothing else constructs a boto3 client.
+It only constructs and passes named collaborators; what they do lives in their modules.
+Read it by capability: storage, sending, tracking, webhooks, physical mail, accounts and
+retention, domains and SMTP, the API edge. Tests and local mode call ``reset()`` after
+changing the environment, or ``use()`` to swap in a fake; nothing else constructs a boto3
+client.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -86,33 +87,29 @@ class Container:
     @cached_property
     def message_store(self) -> DynamoMessageStore:
         from chalicelib.adapters.message_store import DynamoMessageStore
-        return DynamoMessageStore(self.table, on_events=lambda account_id, events:
-                                  self.webhooks.publish(account_id, events),
+        return DynamoMessageStore(self.table, on_events=self.publish_events,
                                   retention_days=self.retention_days)
+
+    def publish_events(self, account_id: str, events: list[dict[str, Any]]) -> None:
+        """The stores' fan-out to webhooks, built on the first event rather than with them."""
+        self.webhooks.publish(account_id, events)
+
+    @cached_property
+    def message_reader(self) -> DynamoMessageStore:
+        """Reads only (metadata joined on read): webhooks and logs need it, and the writing
+        store needs webhooks."""
+        from chalicelib.adapters.message_store import DynamoMessageStore
+        return DynamoMessageStore(self.table)
 
     @cached_property
     def purge_store(self) -> DynamoPurgeStore:
         from chalicelib.adapters.purge_store import DynamoPurgeStore
         return DynamoPurgeStore(self.table)
 
-    def purger(self, out_of_time: Callable[[], bool] = lambda: False) -> Purger:
-        from chalicelib.purge import Purger
-        return Purger(self.purge_store, self.content, out_of_time,
+    def purger(self, out_of_time: Callable[[], bool] | None = None) -> Purger:
+        from chalicelib.purge import Purger, never
+        return Purger(self.purge_store, self.content, out_of_time or never,
                       on_account_erased=[self.domains.forget_identities])
-
-    def _retention_changed(self, account_id: str, days: int, now: datetime) -> None:
-        from chalicelib.ids import new_id
-        self.retention_days.forget(account_id)
-        self.purge_store.put_retention_job(
-            account_id, days, version=new_id("aud"),
-            not_before=int(now.timestamp() + self.retention_days.ttl_seconds))
-
-    def _erase_now(self, account_id: str) -> bool:
-        """Erase a closed account within the API call's time, or leave it to the purge."""
-        from chalicelib.purge import PurgeReport
-        deadline = time.monotonic() + 20
-        purger = self.purger(lambda: time.monotonic() > deadline)
-        return purger.erase_account(account_id, PurgeReport())
 
     @cached_property
     def carriers(self) -> Carriers:
@@ -132,8 +129,7 @@ class Container:
     @cached_property
     def letter_store(self) -> DynamoLetterStore:
         from chalicelib.adapters.letter_store import DynamoLetterStore
-        return DynamoLetterStore(self.table, on_events=lambda account_id, events:
-                                 self.webhooks.publish(account_id, events),
+        return DynamoLetterStore(self.table, on_events=self.publish_events,
                                  retention_days=self.retention_days)
 
     @cached_property
@@ -144,7 +140,7 @@ class Container:
     @cached_property
     def printer(self) -> Printer | None:
         from chalicelib.adapters.secrets import DeploymentSecret
-        from chalicelib.printing import LocalPrinter, PartnerPrinter
+        from chalicelib.adapters.printing import LocalPrinter, PartnerPrinter
         if self.settings.letters_dir is not None:
             return LocalPrinter(self.settings.letters_dir)
         if self.settings.print_endpoint_url:
@@ -194,23 +190,28 @@ class Container:
         from chalicelib.adapters.webhook_store import DynamoWebhookStore
         from chalicelib.webhooks import WebhookService
         return WebhookService(DynamoWebhookStore(self.table), self.secrets, self.webhook_queue,
-                              self.settings.local_mode, metadata_of=lambda account_id, ids:
-                              self.message_store.metadata_of(account_id, ids))
+                              self.settings.local_mode,
+                              metadata_of=self.message_reader.metadata_of)
 
     @cached_property
     def webhook_deliverer(self) -> WebhookDeliverer:
         from chalicelib.adapters.webhook_http import PinnedPoster
+        from chalicelib.adapters.webhook_posting import GuardedPoster
         from chalicelib.adapters.webhook_store import DynamoWebhookStore
         from chalicelib.webhooks import WebhookDeliverer
+        poster = GuardedPoster(PinnedPoster(allow_loopback_http=self.settings.local_mode))
         return WebhookDeliverer(DynamoWebhookStore(self.table), self.secrets, self.webhook_queue,
-                                PinnedPoster(allow_loopback_http=self.settings.local_mode))
+                                poster)
 
     @cached_property
     def accounts(self) -> AccountService:
         from chalicelib.accounts import AccountService
-        return AccountService(self.account_store, on_close=[
-            self.domain_store.start_closure_clock, self.smtp.revoke_all],
-            on_retention_change=self._retention_changed, erase_now=self._erase_now)
+        from chalicelib.purge import EraseNow, RetentionChange
+        return AccountService(
+            self.account_store,
+            on_close=[self.domain_store.start_closure_clock, self.smtp.revoke_all],
+            on_retention_change=RetentionChange(self.retention_days, self.purge_store),
+            erase_now=EraseNow(self.purger))
 
     @cached_property
     def send_queue(self) -> SqsQueue:
@@ -242,7 +243,11 @@ class Container:
     @cached_property
     def edge(self) -> ApiEdge:
         from chalicelib.api.edge import ApiEdge
-        return ApiEdge(self.accounts, self.limits, lambda: self.idempotency)
+        return ApiEdge(self.accounts, self.limits, self.idempotent_requests)
+
+    def idempotent_requests(self) -> IdempotentRequests:
+        """Built on the first POST that carries a key: a GET never pays for it."""
+        return self.idempotency
 
     @cached_property
     def templates(self) -> TemplateService:
@@ -313,7 +318,7 @@ class Container:
         from chalicelib.domains import DomainService
         return DomainService(self.domain_store, self.secrets, self.ses_identities, self.dns,
                              self.settings.region,
-                             on_verified_domains_changed=lambda a: self.smtp.refresh_policies(a))
+                             on_verified_domains_changed=self.smtp.refresh_policies)
 
     @cached_property
     def smtp(self) -> SmtpCredentialService:
@@ -348,8 +353,7 @@ class Container:
     @cached_property
     def logs(self) -> LogService:
         from chalicelib.logs import LogService
-        return LogService(self.table, lambda account_id, ids:
-                          self.message_store.metadata_of(account_id, ids))
+        return LogService(self.table, self.message_reader.metadata_of)
 
     @cached_property
     def tracking(self) -> TrackingService:
