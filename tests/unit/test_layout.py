@@ -120,3 +120,22 @@ def test_wiring_passes_no_lambdas() -> None:
     """Bug caught: a collaborator wired through a lambda no import shows."""
     tree = ast.parse((CHALICELIB / "wiring.py").read_text())
     assert not [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pins[re.sub(r"\[.*\]", "", name).lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def test_the_lock_pins_every_requirement_at_the_same_version() -> None:
+    """Bug caught: a dependency added (or bumped) in requirements*.txt but not re-locked, so
+    `make test` installs something else than the file says (run `make lock`)."""
+    locked = _pins(ROOT / "requirements-dev.lock")
+    wanted = {**_pins(ROOT / "requirements.txt"), **_pins(ROOT / "requirements-dev.txt")}
+    assert {n: v for n, v in wanted.items() if locked.get(n) != v} == {}
+    assert len(locked) > len(wanted), "the lock pins the transitive packages too"
