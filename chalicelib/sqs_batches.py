@@ -17,9 +17,10 @@ from aws_lambda_powertools.utilities.batch import (BatchProcessor, EventType,
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.errors import RetryableFailure
+from chalicelib.vocabulary import SQS_MAX_DELAY
 
 M = TypeVar("M")
-SQS_MAX_VISIBILITY_DELAY = 900  # a retry waits at most SQS's 15 minutes
+SQS_MAX_VISIBILITY_DELAY = int(SQS_MAX_DELAY.total_seconds())  # a retry waits 15 min at most
 
 
 class RetryQueue(Protocol):
