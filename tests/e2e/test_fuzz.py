@@ -68,7 +68,9 @@ def test_no_generated_request_gets_a_5xx(fuzz_stack) -> None:
     server_errors = {k: v for k, v in statuses.items() if k >= 500}
     summary = "\n".join(out for _, out in runs)
     assert not server_errors and all(code == 0 for code, _ in runs), summary
-    assert statuses.get(200, 0) + statuses.get(201, 0) + statuses.get(202, 0) > 300, summary
+    # it really ran, and reached handlers: some requests succeeded, many were validated
+    assert sum(statuses.values()) > 1000 and statuses.get(422, 0) > 100, summary
+    assert statuses.get(200, 0) + statuses.get(201, 0) + statuses.get(202, 0) > 50, summary
     api = _statuses(workdir / "api.ndjson")
     assert api.get(401, 0) < sum(api.values()) / 10, "the fuzzer lost its key mid-run"
 
