@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint lock check-install package bench docs clean
+.PHONY: dev test lint lock check-install package bench docs fuzz clean
 
 # requirements-dev.lock pins every package, transitive ones too; `make lock` regenerates it.
 $(STAMP): requirements.txt requirements-dev.txt requirements-dev.lock pyproject.toml
@@ -41,6 +41,11 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/chalice package --stage prod \
 		--merge-template infra/resources.yaml build/
 	$(BIN)/cfn-lint build/sam.yaml
+
+# schemathesis against the local stack (loopback only): longer than the bounded run in `make test`.
+fuzz: $(STAMP)
+	LETTERBOX_FUZZ_EXAMPLES=$${LETTERBOX_FUZZ_EXAMPLES:-30} LETTERBOX_FUZZ_SECONDS=$${LETTERBOX_FUZZ_SECONDS:-240} \
+		$(BIN)/python -m pytest -p no:xdist -s tests/e2e/test_fuzz.py
 
 docs: $(STAMP)
 	$(BIN)/python -m letterbox.docs

@@ -70,6 +70,10 @@ class Settings:
     # in local mode, a folder that receives the document and its label.
     print_endpoint_url: str = ""
     letters_dir: Path | None = None
+    # SMTP credentials: IAM users under this path (one per stack), created only under this
+    # permissions boundary (a managed policy allowing ses:SendRawEmail alone).
+    smtp_user_path: str = ""
+    smtp_permissions_boundary: str = ""
     # Tracking polls stop after this many requests per carrier per run (carrier rate limits).
     tracking_requests_per_carrier: int = 100
 

@@ -325,7 +325,9 @@ class Container:
         from chalicelib.adapters.credential_store import DynamoCredentialStore
         from chalicelib.adapters.iam import IamSmtpUsers
         from chalicelib.smtp import SmtpCredentialService
-        users = IamSmtpUsers(self.client("iam"), f"/letterbox/{self.settings.stage}/smtp/")
+        users = IamSmtpUsers(self.client("iam"), self.settings.smtp_user_path
+                             or f"/letterbox/{self.settings.stage}/smtp/",
+                             self.settings.smtp_permissions_boundary)
         return SmtpCredentialService(users, DynamoCredentialStore(self.table), self.domain_store,
                                      self.settings.region)
 

@@ -16,6 +16,10 @@ from typing import Any
 STATE = Path(os.environ.get("LETTERBOX_STATE_DIR", Path.cwd() / ".letterbox"))
 
 
+class CliError(Exception):
+    """A problem the operator can fix: printed as one JSON line on stderr, exit 1."""
+
+
 def _stack_env(stack: str | None) -> dict[str, str]:
     """The functions' environment: from local mode's state file, or the deployed stack."""
     local = STATE / "stack.json"
@@ -27,17 +31,27 @@ def _stack_env(stack: str | None) -> dict[str, str]:
                            "AWS_REGION": state["region"], "AWS_DEFAULT_REGION": state["region"]})
         return dict(state["env"])
     if stack is None:
-        raise SystemExit("no local stack (.letterbox/stack.json) and no --stack given")
-    import boto3
+        raise CliError("no local stack (.letterbox/stack.json) and no --stack given")
+    return deployed_env(stack)
 
-    from letterbox.local.provision import load_template
-    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
-    resources = boto3.client("cloudformation").describe_stack_resources(StackName=stack)
+
+def deployed_env(stack: str, session: Any = None) -> dict[str, str]:
+    """Exactly what the deployed API function sees (parameters such as PublicBaseUrl and
+    !Sub values resolved by CloudFormation), read from the function itself."""
+    import boto3
+    session = session or boto3.Session()
+    resources = session.client("cloudformation").describe_stack_resources(StackName=stack)
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"]
                 for r in resources["StackResources"]}
-    # Each variable is a plain !Ref, and a resource's Ref is its physical id.
-    return {name: physical[value["Ref"]] for name, value in variables.items()
-            if value["Ref"] in physical}
+    if "APIHandler" not in physical:
+        raise CliError(f"stack {stack} has no Letterbox API function (APIHandler)")
+    config = session.client("lambda").get_function_configuration(
+        FunctionName=physical["APIHandler"])
+    variables = config.get("Environment", {}).get("Variables", {})
+    env = {k: str(v) for k, v in variables.items() if k.startswith("LETTERBOX_")}
+    if not env.get("LETTERBOX_PUBLIC_BASE_URL", "").startswith("https://"):
+        raise CliError(f"stack {stack}'s API has no https LETTERBOX_PUBLIC_BASE_URL")
+    return env
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,7 +110,7 @@ def run(args: argparse.Namespace) -> Any:
             return {"account_id": args.account_id, "status": "closed"}
         case ("account", "add-domain"):
             if args.stack is not None:
-                raise SystemExit("add-domain is for local mode; use POST /v1/domains")
+                raise CliError("add-domain is for local mode; use POST /v1/domains")
             from letterbox.local.seed import add_local_domain
             domain_id = add_local_domain(wiring.container(), args.account_id, args.domain)
             return {"domain_id": domain_id, "name": args.domain, "status": "verified"}
@@ -112,14 +126,24 @@ def run(args: argparse.Namespace) -> Any:
             return {"carriers": wiring.container().carriers.configured()}
         case ("carrier", "push-url"):
             from chalicelib.api.routes.letters import push_token
-            base = wiring.container().settings.public_base_url
+            base = wiring.container().settings.public_base_url.rstrip("/")
+            if not base.startswith(("https://", "http://")):
+                raise CliError("the stack has no public base URL (LETTERBOX_PUBLIC_BASE_URL)")
             return {"carrier": args.carrier,
                     "url": f"{base}/webhooks/carriers/{args.carrier}?token="
                            f"{push_token(args.carrier)}"}
-    raise SystemExit(f"unknown command {args.noun} {args.verb}")
+    raise CliError(f"unknown command {args.noun} {args.verb}")
+
+
+def _fail(code: str, message: str) -> int:
+    print(json.dumps({"error": {"code": code, "message": message}}), file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Errors are one JSON line on stderr and a non-zero exit, never a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from chalicelib.errors import LetterboxError
     args = _parser().parse_args(argv)
     try:
@@ -127,6 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     except LetterboxError as err:
         print(json.dumps(err.to_body()), file=sys.stderr)
         return 1
+    except CliError as err:
+        return _fail("usage_error", str(err))
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        return _fail("aws_error", f"{error.get('Code', 'error')}: {error.get('Message', '')}")
+    except BotoCoreError as err:
+        return _fail("aws_error", str(err))
+    except Exception as err:  # a bug: still one line, and the type names it
+        return _fail("internal_error", f"{type(err).__name__}: {err}")
     print(json.dumps(result, indent=2))
     return 0
 

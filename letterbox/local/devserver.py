@@ -2,7 +2,8 @@
 
 moto's server on 127.0.0.1 (a child process), provisioned from infra/; the app served by
 chalice local on 127.0.0.1:8000; queue pumps and schedules feeding the real handlers.
-Ctrl-C stops it all.
+Ctrl-C or SIGTERM stops it all, moto's server included, within a few seconds, whenever it
+arrives (even during start-up).
 """
 
 from __future__ import annotations
@@ -83,10 +84,14 @@ class MotoProcess:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         # Our own interpreter, fixed arguments; its own session, so a terminal's Ctrl-C
-        # reaches the devserver, which stops moto last.
+        # reaches the devserver, which stops moto last. Should the devserver die without
+        # stopping it (SIGKILL), Linux sends moto SIGTERM (parent-death signal).
         self._process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent)
+
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -98,21 +103,48 @@ class MotoProcess:
         self.stop()
         raise RuntimeError("moto's server did not start")
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 2) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds: a supervisor waits only so long."""
         if self._process.poll() is None:
             self._process.terminate()
             try:
-                self._process.wait(timeout=10)
+                self._process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+                self._process.wait(timeout=5)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    if sys.platform.startswith("linux"):
+        import ctypes
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class Stopping(Exception):
+    """SIGTERM or SIGINT before the server loop runs: unwind, stopping what started."""
+
+
+def _stop_now(*_: Any) -> None:
+    raise Stopping
 
 
 def main(port: int = 8000) -> None:
-    moto = MotoProcess()
+    # From the first instant: a SIGTERM during provisioning must still stop moto.
+    signal.signal(signal.SIGTERM, _stop_now)
+    signal.signal(signal.SIGINT, _stop_now)
+    moto = None
     try:
+        moto = MotoProcess()
+        moto.wait_ready()
         serve(port, moto.endpoint)
+    except (Stopping, KeyboardInterrupt):
+        pass
     finally:
-        moto.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal cannot cut cleanup
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if moto is not None:
+            moto.stop()
         print("Letterbox stopped.", flush=True)
 
 
@@ -184,8 +216,9 @@ def serve(port: int, endpoint: str) -> None:
         server.serve_forever()
     finally:
         stop.set()
+        deadline = time.monotonic() + 3  # all threads together; they are daemons
         for thread in threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def start_background(app_module: Any, session: Any, env: dict[str, str],
