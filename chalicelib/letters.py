@@ -10,7 +10,10 @@ carrier pushes) maps carrier codes to our statuses and records ``letter.*`` even
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from chalicelib.accounts import Principal
@@ -18,14 +21,15 @@ from chalicelib.adapters.letter_store import DynamoLetterStore
 from chalicelib.adapters.message_store import Claim
 from chalicelib.addresses import normalize
 from chalicelib.carriers.base import (CarrierError, CarrierEvent, LetterOrder, PostalAddress,
-                                      TrackingUpdate)
+                                      TrackingUpdate, UnreadablePurchase)
+from chalicelib.carriers.pacing import Pace, Pacer, track_paced
+from chalicelib.carriers.purchase import PurchaseUnknown, purchase_once
 from chalicelib.carriers.registry import Carriers
 from chalicelib.clock import iso
 from chalicelib.errors import (Conflict, NotFound, ServiceUnavailable, TransientFailure,
                                ValidationFailed)
 from chalicelib.ids import derived_id, new_id
 from chalicelib.letter_models import LetterCreate, LetterJob, LetterOut, LetterPage, letter_out
-from chalicelib.observability import logger
 
 SQS_MAX_DELAY = timedelta(minutes=15)
 DUE_SHARDS = 4
@@ -189,15 +193,25 @@ class LetterSubmitter:
                             mail_class=letter["mail_class"], certified=letter["certified"],
                             ship_date=now)
         try:
-            shipment = carrier.create_shipment(order)
+            shipment = purchase_once(
+                carrier, order, bool(letter.get("purchase_started_at")),
+                lambda started: self._store.set_fields(job.account_id, job.letter_id, {
+                    "purchase_started_at": iso(now) if started else None}))
         except CarrierError as err:
-            if err.retryable:
+            if err.retryable and not isinstance(err, PurchaseUnknown):
                 self._store.release(job.account_id, job.letter_id)
                 raise RetryAfter(str(err), err.retry_after) from err
+            if isinstance(err, UnreadablePurchase):  # bought: keep what the answer carried
+                self._store.set_fields(job.account_id, job.letter_id,
+                                       {"carrier_reference": err.reference})
+            reason = (f"{carrier.name} sold a label but its answer could not be read "
+                      f"({err.message}; carrier reference {err.reference})"
+                      if isinstance(err, UnreadablePurchase) else err.message
+                      if isinstance(err, PurchaseUnknown)
+                      else f"refused by {carrier.name}: {err.message}")
             self._store.finish(job.account_id, job.letter_id, "exception",
-                               letter_event(letter, "exception", now,
-                                            description=f"refused by {carrier.name}: "
-                                                        f"{err.message}"), now, ("created",))
+                               letter_event(letter, "exception", now, description=reason),
+                               now, ("created",))
             self._content.delete(letter["document_key"])
             return "refused"
         self._store.submitted(job.account_id, job.letter_id, carrier.name,
@@ -234,33 +248,37 @@ class LetterSubmitter:
 
 
 class LetterTracker:
-    """Carrier tracking, polled on a schedule (batched per carrier) or pushed."""
+    """Carrier tracking, polled on a schedule (batched and paced per carrier) or pushed."""
 
     def __init__(self, store: DynamoLetterStore, carriers: Carriers,
-                 max_requests_per_carrier: int = 100) -> None:
+                 max_requests_per_carrier: int = 100, paces: dict[str, Pace] | None = None,
+                 reserve: Callable[[str, int], bool] | None = None,
+                 sleep: Callable[[float], None] | None = None) -> None:
         self._store = store
         self._carriers = carriers
         self._max_requests = max_requests_per_carrier
+        self._paces = paces or {}
+        self._reserve = reserve or (lambda carrier, per_day: True)
+        self._sleep = sleep
 
-    def poll(self, now: datetime) -> dict[str, int]:
+    def poll(self, now: datetime, everything: bool = False) -> dict[str, int]:
+        """Each carrier within its pace; ``everything`` (``letterbox letters poll``) lifts
+        the per-run share, never the per-second or per-day limits."""
         recorded: dict[str, int] = {}
         for name in self._carriers.configured():
+            pace = self._paces.get(name, Pace(per_second=0, per_day=10**9))
+            settled = iso(now - timedelta(seconds=pace.settle_seconds))
             letters = {item["tracking_number"]: item for item in self._store.tracked(name)
-                       if item.get("tracking_number")}
+                       if item.get("tracking_number")
+                       and str(item.get("updated_at") or "") <= settled}
             carrier = self._carriers.get(name)
             numbers = list(letters)
-            random.shuffle(numbers)  # past the per-run cap, no letter waits forever
-            batch = max(1, carrier.track_batch)
-            count = 0
-            for start in range(0, min(len(numbers), batch * self._max_requests), batch):
-                try:
-                    updates = carrier.track(numbers[start:start + batch])
-                except CarrierError as err:  # the rest waits for the next poll
-                    logger.warning("tracking poll failed", extra={
-                        "carrier": name, "status": err.status, "retryable": err.retryable})
-                    break
-                count += sum(self._apply(letters, name, u, now) for u in updates)
-            recorded[name] = count
+            random.shuffle(numbers)  # past the per-run share, no letter waits forever
+            pacer = Pacer(pace, partial(self._reserve, name, pace.per_day),
+                          self._sleep or time.sleep)
+            share = self._max_requests if everything else pace.per_run(self._max_requests)
+            updates, _ = track_paced(carrier, numbers, pacer, share)
+            recorded[name] = sum(self._apply(letters, name, u, now) for u in updates)
         return recorded
 
     def push(self, carrier_name: str, body: dict[str, Any], now: datetime) -> int:
