@@ -80,10 +80,12 @@ class Settings:
     # hour, DHL Unified Tracking 250 a day at 1 a second; FedEx's is far larger.
     usps_tracking_per_second: float = 1.0
     usps_tracking_per_day: int = 1440
-    fedex_tracking_per_second: float = 1.0
+    fedex_tracking_per_second: float = 5.0
     fedex_tracking_per_day: int = 10_000
     dhl_tracking_per_second: float = 1.0
     dhl_tracking_per_day: int = 250
+    # A poll stops starting requests after this many seconds (the function has 30).
+    tracking_run_seconds: float = 20.0
 
 
 def _convert(name: str, kind: str, raw: str) -> Any:

@@ -253,19 +253,25 @@ class LetterTracker:
     def __init__(self, store: DynamoLetterStore, carriers: Carriers,
                  max_requests_per_carrier: int = 100, paces: dict[str, Pace] | None = None,
                  reserve: Callable[[str, int], bool] | None = None,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 sleep: Callable[[float], None] | None = None,
+                 run_seconds: float | None = None) -> None:
         self._store = store
         self._carriers = carriers
         self._max_requests = max_requests_per_carrier
         self._paces = paces or {}
         self._reserve = reserve or (lambda carrier, per_day: True)
         self._sleep = sleep
+        self._run_seconds = run_seconds  # each carrier gets its slice of the run
 
     def poll(self, now: datetime, everything: bool = False) -> dict[str, int]:
         """Each carrier within its pace; ``everything`` (``letterbox letters poll``) lifts
         the per-run share, never the per-second or per-day limits."""
         recorded: dict[str, int] = {}
-        for name in self._carriers.configured():
+        names = self._carriers.configured()
+        started = time.monotonic()
+        for index, name in enumerate(names):
+            deadline = (started + self._run_seconds * (index + 1) / len(names)
+                        if self._run_seconds else None)
             pace = self._paces.get(name, Pace(per_second=0, per_day=10**9))
             settled = iso(now - timedelta(seconds=pace.settle_seconds))
             letters = {item["tracking_number"]: item for item in self._store.tracked(name)
@@ -275,7 +281,7 @@ class LetterTracker:
             numbers = list(letters)
             random.shuffle(numbers)  # past the per-run share, no letter waits forever
             pacer = Pacer(pace, partial(self._reserve, name, pace.per_day),
-                          self._sleep or time.sleep)
+                          self._sleep or time.sleep, deadline=deadline)
             share = self._max_requests if everything else pace.per_run(self._max_requests)
             updates, _ = track_paced(carrier, numbers, pacer, share)
             recorded[name] = sum(self._apply(letters, name, u, now) for u in updates)

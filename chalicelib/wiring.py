@@ -184,7 +184,8 @@ class Container:
                                    per_day, now) is not None
         return LetterTracker(self.letter_store, self.carriers,
                              self.settings.tracking_requests_per_carrier,
-                             tracking_paces(self.settings), reserve)
+                             tracking_paces(self.settings), reserve,
+                             run_seconds=self.settings.tracking_run_seconds)
 
     @cached_property
     def addresses(self) -> AddressService:

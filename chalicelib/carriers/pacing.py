@@ -34,20 +34,26 @@ class Pacer:
 
     def __init__(self, pace: Pace, reserve: Callable[[], bool],
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 deadline: float | None = None) -> None:
+        """``deadline`` (on ``clock``): no slot starts after it (the function's time)."""
         self._interval = 1 / pace.per_second if pace.per_second > 0 else 0.0
         self._reserve = reserve
         self._sleep = sleep
         self._clock = clock
+        self._deadline = deadline
         self._last: float | None = None
 
     def acquire(self) -> bool:
+        wait = 0.0
+        if self._last is not None:
+            wait = max(0.0, self._last + self._interval - self._clock())
+        if self._deadline is not None and self._clock() + wait > self._deadline:
+            return False
         if not self._reserve():
             return False
-        if self._last is not None:
-            wait = self._last + self._interval - self._clock()
-            if wait > 0:
-                self._sleep(wait)
+        if wait > 0:
+            self._sleep(wait)
         self._last = self._clock()
         return True
 

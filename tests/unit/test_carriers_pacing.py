@@ -82,3 +82,14 @@ def test_one_failure_skips_only_its_numbers_and_a_429_ends_the_run() -> None:
     throttled = FakeCarrier(1, {"b": CarrierError("fake", "quota", status=429, retryable=True)})
     updates, made = track_paced(throttled, ["a", "b", "c"], pacer(), 100)
     assert [u.tracking_number for u in updates] == ["a"] and made == 2
+
+
+def test_no_request_starts_after_the_deadline() -> None:
+    """Bug it catches: at FedEx's 100 requests a run and 1 a second, a poll outlived the
+    function's 30 seconds."""
+    clock = Clock()
+    spent = []
+    paced = Pacer(Pace(1, 10**6), lambda: spent.append(1) or True, clock.sleep,
+                  lambda: clock.now, deadline=2.5)
+    assert [paced.acquire() for _ in range(5)] == [True, True, True, False, False]
+    assert len(spent) == 3, "a slot past the deadline is not counted against the day"
