@@ -272,7 +272,8 @@ class LetterTracker:
         for index, name in enumerate(names):
             deadline = (started + self._run_seconds * (index + 1) / len(names)
                         if self._run_seconds else None)
-            pace = self._paces.get(name, Pace(per_second=0, per_day=10**9))
+            quota = self._paces.get(name)  # none: the sandbox, which has no quota
+            pace = quota or Pace(per_second=0, per_day=10**9)
             settled = iso(now - timedelta(seconds=pace.settle_seconds))
             letters = {item["tracking_number"]: item for item in self._store.tracked(name)
                        if item.get("tracking_number")
@@ -280,8 +281,8 @@ class LetterTracker:
             carrier = self._carriers.get(name)
             numbers = list(letters)
             random.shuffle(numbers)  # past the per-run share, no letter waits forever
-            pacer = Pacer(pace, partial(self._reserve, name, pace.per_day),
-                          self._sleep or time.sleep, deadline=deadline)
+            reserve = partial(self._reserve, name, pace.per_day) if quota else lambda: True
+            pacer = Pacer(pace, reserve, self._sleep or time.sleep, deadline=deadline)
             share = self._max_requests if everything else pace.per_run(self._max_requests)
             updates, _ = track_paced(carrier, numbers, pacer, share)
             recorded[name] = sum(self._apply(letters, name, u, now) for u in updates)
