@@ -13,7 +13,7 @@ import pytest
 from chalicelib import wiring
 from chalicelib.adapters.letter_store import DynamoLetterStore
 from chalicelib.clock import utcnow
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 from chalicelib.letter_models import LetterJob
 from tests.carrier_standin import CarrierStandIn, fixture
 
@@ -77,7 +77,7 @@ def test_a_purchase_whose_worker_dies_is_found_again_never_bought_twice(
     with pytest.raises(SystemExit):
         submitter.submit(job, now)
     assert len(standin.sold()) == 1, "FedEx sold the label"
-    with pytest.raises(TransientFailure):
+    with pytest.raises(RetryableFailure):
         submitter.submit(job, now + timedelta(seconds=1))  # the dead worker's lease holds
     assert submitter.submit(job, now + timedelta(minutes=3)) == "submitted"
     assert submitter.submit(job, now + timedelta(minutes=6)) == "done"  # a late duplicate
@@ -151,7 +151,7 @@ def test_tracking_waits_for_the_first_scan_and_keeps_to_the_daily_quota(
 
 def test_an_unknown_code_joins_the_timeline_without_moving_the_letter(
         api, account, standin) -> None:
-    from chalicelib.routes.letters import push_token
+    from chalicelib.api.routes.letters import push_token
     letter_id, job = _letter(api, account, "usps")
     wiring.container().letter_submitter.submit(job, utcnow())
     number = api.get(f"/v1/letters/{letter_id}", key=account.api_key).json["tracking_number"]

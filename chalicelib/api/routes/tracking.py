@@ -8,11 +8,11 @@ from chalice.app import Response
 
 from chalicelib import wiring
 from chalicelib.clock import utcnow
-from chalicelib.routes import blueprint_api
-from chalicelib.web import Call
+from chalicelib.api.routes import blueprint_api
+from chalicelib.api.web import Call
 
 if TYPE_CHECKING:
-    from chalicelib.tracking import Hit
+    from chalicelib.tracking.opens_clicks import Hit
 
 api = blueprint_api(__name__)
 NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, private, max-age=0",
@@ -20,7 +20,7 @@ NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, private, max-
 
 
 def _hit(call: Call) -> Hit:
-    from chalicelib.tracking import Hit
+    from chalicelib.tracking.opens_clicks import Hit
     header = wiring.container().settings.trusted_country_header
     country = call.request.headers.get(header) if header else None
     valid = country if country and len(country) == 2 and country.isalpha() else None
@@ -31,7 +31,7 @@ def _hit(call: Call) -> Hit:
 @api.operation("GET", "/t/o/{token}", summary="Open pixel (1×1 GIF)", responses={200: None},
                scope=None, tags=("recipients",))
 def open_pixel(call: Call, token: str) -> Response:
-    from chalicelib.tracking import GIF
+    from chalicelib.tracking.opens_clicks import GIF
     wiring.container().tracking.opened(token, _hit(call), utcnow())
     return Response(body=GIF, status_code=200, headers={"Content-Type": "image/gif", **NO_STORE})
 

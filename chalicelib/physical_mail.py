@@ -17,29 +17,23 @@ from functools import partial
 from typing import Any, Protocol
 
 from chalicelib.accounts import Principal
-from chalicelib.adapters.letter_store import DynamoLetterStore
-from chalicelib.adapters.message_store import Claim
 from chalicelib.addresses import normalize
-from chalicelib.carriers.base import (CarrierError, CarrierEvent, LetterOrder, PostalAddress,
-                                      TrackingUpdate, UnreadablePurchase)
+from chalicelib.carriers.base import (CarrierError, LetterOrder, PostalAddress, TrackingUpdate,
+                                      UnreadablePurchase)
 from chalicelib.carriers.pacing import Pace, Pacer, track_paced
 from chalicelib.carriers.purchase import PurchaseUnknown, purchase_once
-from chalicelib.carriers.registry import Carriers
 from chalicelib.clock import iso
-from chalicelib.errors import (Conflict, NotFound, ServiceUnavailable, TransientFailure,
+from chalicelib.errors import (Conflict, NotFound, RetryableFailure, ServiceUnavailable,
                                ValidationFailed)
-from chalicelib.ids import derived_id, new_id
+from chalicelib.ids import new_id
 from chalicelib.letter_models import LetterCreate, LetterJob, LetterOut, LetterPage, letter_out
+from chalicelib.ports import CarrierDirectory, Claim, LetterStore
+from chalicelib.vocabulary import (LETTER_STATUS_RANK, SQS_MAX_DELAY, Event, LetterStatus,
+                                   letter_status)
 
-SQS_MAX_DELAY = timedelta(minutes=15)
 DUE_SHARDS = 4
 MAX_AHEAD = timedelta(days=180)
-
-
-class RetryAfter(TransientFailure):
-    def __init__(self, message: str, seconds: int | None) -> None:
-        super().__init__(message)
-        self.seconds = seconds
+L = LetterStatus
 
 
 class Content(Protocol):
@@ -56,18 +50,6 @@ class Printer(Protocol):
     def print(self, letter: dict[str, Any], document: bytes, label: bytes | None) -> None: ...
 
 
-def letter_event(letter: dict[str, Any], status: str, at: datetime, *,
-                 event: CarrierEvent | None = None, description: str | None = None,
-                 seed: str | None = None) -> dict[str, Any]:
-    millis = int(at.timestamp() * 1000)
-    return {"event_id": derived_id("evt", millis, seed) if seed else new_id("evt", millis),
-            "letter_id": letter["letter_id"], "type": f"letter.{status}", "status": status,
-            "timestamp": iso(at), "description": description or (event and event.description),
-            "location": event.location if event else None,
-            "carrier_code": event.code if event else None,
-            "metadata": letter.get("metadata") or {}}
-
-
 def _parse_time(text: str, fallback: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -81,8 +63,9 @@ def _field_errors(prefix: str, errors: list[dict[str, str]]) -> list[dict[str, s
 
 
 class LetterService:
-    def __init__(self, store: DynamoLetterStore, content: Content, queue: Queue,
-                 carriers: Carriers, cancel_window_seconds: int, can_print: bool = True) -> None:
+    def __init__(self, store: LetterStore, content: Content, queue: Queue,
+                 carriers: CarrierDirectory, cancel_window_seconds: int,
+                 can_print: bool = True) -> None:
         self._store = store
         self._content = content
         self._queue = queue
@@ -109,7 +92,7 @@ class LetterService:
         document, content_type = request.document()
         document_key = f"letters/{principal.account_id}/{letter_id}"
         letter = {"letter_id": letter_id, "account_id": principal.account_id,
-                  "status": "created", "carrier": carrier, "description": request.description,
+                  "status": L.CREATED.value, "carrier": carrier, "description": request.description,
                   "color": request.color, "double_sided": request.double_sided,
                   "mail_class": request.mail_class, "certified": request.certified,
                   "send_date": iso(request.send_date) if request.send_date else None,
@@ -122,7 +105,7 @@ class LetterService:
         if due - now > SQS_MAX_DELAY:
             shard = sum(letter_id.encode()) % DUE_SHARDS
             due_keys = {"gsi1pk": f"LTRDUE#{shard}", "gsi1sk": iso(due)}
-        event = letter_event(letter, "created", now)
+        event = Event.letter(letter, L.CREATED, now).item()
         self._store.create(letter, {"to": to, "from": sender}, event, now, due_keys)
         if due_keys is None:
             # A failure here leaves the letter for the sweep, which queues what is due.
@@ -149,9 +132,10 @@ class LetterService:
         if found is None:
             raise NotFound(f"no letter {letter_id}")
         letter = found[0]
-        event = letter_event(letter, "cancelled", now, description="cancelled by the sender")
+        event = Event.letter(letter, L.CANCELLED, now,
+                             description="cancelled by the sender").item()
         done = self._store.finish(
-            principal.account_id, letter_id, "cancelled", event, now, ("created",),
+            principal.account_id, letter_id, L.CANCELLED, event, now, (L.CREATED,),
             extra_condition=" AND due_at > :t AND (attribute_not_exists(claim_until) "
                             "OR claim_until < :t)", values={":t": int(now.timestamp())})
         if not done:
@@ -164,7 +148,7 @@ class LetterService:
 class LetterSubmitter:
     """The letter queue's worker: each letter reaches its carrier once."""
 
-    def __init__(self, store: DynamoLetterStore, content: Content, carriers: Carriers,
+    def __init__(self, store: LetterStore, content: Content, carriers: CarrierDirectory,
                  printer: Printer, lease_seconds: int = 120) -> None:
         self._store = store
         self._content = content
@@ -178,7 +162,7 @@ class LetterSubmitter:
         if claim is Claim.MISSING:
             return "missing"
         if claim is Claim.BUSY:
-            raise TransientFailure("another worker holds this letter, or it is not due yet")
+            raise RetryableFailure("another worker holds this letter, or it is not due yet")
         found = self._store.get(job.account_id, job.letter_id)
         assert found is not None
         letter, addresses, _ = found
@@ -200,7 +184,7 @@ class LetterSubmitter:
         except CarrierError as err:
             if err.retryable and not isinstance(err, PurchaseUnknown):
                 self._store.release(job.account_id, job.letter_id)
-                raise RetryAfter(str(err), err.retry_after) from err
+                raise RetryableFailure(str(err), retry_after=err.retry_after) from err
             if isinstance(err, UnreadablePurchase):  # bought: keep what the answer carried
                 self._store.set_fields(job.account_id, job.letter_id,
                                        {"carrier_reference": err.reference})
@@ -209,15 +193,17 @@ class LetterSubmitter:
                       if isinstance(err, UnreadablePurchase) else err.message
                       if isinstance(err, PurchaseUnknown)
                       else f"refused by {carrier.name}: {err.message}")
-            self._store.finish(job.account_id, job.letter_id, "exception",
-                               letter_event(letter, "exception", now, description=reason),
-                               now, ("created",))
+            self._store.finish(job.account_id, job.letter_id, L.EXCEPTION,
+                               Event.letter(letter, L.EXCEPTION, now,
+                                            description=reason).item(),
+                               now, (L.CREATED,))
             self._content.delete(letter["document_key"])
             return "refused"
         self._store.submitted(job.account_id, job.letter_id, carrier.name,
                               shipment.tracking_number,
-                              letter_event(letter, "submitted", now,
-                                           description=f"accepted by {carrier.name}"), now)
+                              Event.letter(letter, L.SUBMITTED, now,
+                                           description=f"accepted by {carrier.name}").item(),
+                              now)
         letter = {**letter, "tracking_number": shipment.tracking_number}
         return self._finish_printing(letter, now, shipment.label_pdf)
 
@@ -239,9 +225,9 @@ class LetterSubmitter:
         if found is None:
             return "missing"
         letter = found[0]
-        moved = self._store.finish(job.account_id, job.letter_id, "exception", letter_event(
-            letter, "exception", now, description="the carrier could not be reached"), now,
-                                   ("created",))
+        moved = self._store.finish(job.account_id, job.letter_id, L.EXCEPTION, Event.letter(
+            letter, L.EXCEPTION, now, description="the carrier could not be reached").item(),
+                                   now, (L.CREATED,))
         if moved:
             self._content.delete(letter["document_key"])
         return "exception" if moved else "already_final"
@@ -250,7 +236,7 @@ class LetterSubmitter:
 class LetterTracker:
     """Carrier tracking, polled on a schedule (batched and paced per carrier) or pushed."""
 
-    def __init__(self, store: DynamoLetterStore, carriers: Carriers,
+    def __init__(self, store: LetterStore, carriers: CarrierDirectory,
                  max_requests_per_carrier: int = 100, paces: dict[str, Pace] | None = None,
                  reserve: Callable[[str, int], bool] | None = None,
                  sleep: Callable[[float], None] | None = None,
@@ -302,10 +288,13 @@ class LetterTracker:
         letter = letters.get(update.tracking_number)
         if letter is None:
             return 0  # not ours, or already final
-        events = [letter_event(letter, e.status, _parse_time(e.timestamp, now), event=e,
-                               seed=f"{carrier}/{update.tracking_number}/{e.code}/{e.timestamp}")
-                  for e in update.events]
+        events = [Event.letter(letter, letter_status(e.status), _parse_time(e.timestamp, now),
+                               code=e.code, description=e.description, location=e.location,
+                               seed=f"{carrier}/{update.tracking_number}/{e.code}/{e.timestamp}"
+                               ).item() for e in update.events]
         status = update.status
+        if status not in LETTER_STATUS_RANK:  # unknown to us: a timeline entry, no move
+            status = None
         terminal = next((e for e in reversed(update.events) if e.status == status), None)
         terminal_at = _parse_time(terminal.timestamp, now) if terminal else None
         return len(self._store.record_tracking(letter["account_id"], letter["letter_id"],

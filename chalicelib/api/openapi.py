@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.models import ErrorBody
-from chalicelib.web import JSON, Operation, resolve
+from chalicelib.api.web import JSON, Operation, resolve
 
 _REF = "#/components/schemas/{model}"
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chalice.app import Blueprint, Chalice, Request, Response
 
 from chalicelib.errors import (InternalError, LetterboxError, MalformedRequest, ServiceUnavailable,
-                               TransientFailure, ValidationFailed)
+                               RetryableFailure, ValidationFailed)
 from chalicelib.observability import logger
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ class Api:
                     outcome = self._guarded(op, call, params, run, headers)
                 except LetterboxError as err:
                     return error_response(err, {**headers, **err.headers})
-                except TransientFailure:
+                except RetryableFailure:
                     return error_response(
                         ServiceUnavailable("a dependency is busy; retry shortly"),
                         headers={**headers, "Retry-After": "1"})

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 
 
 def _suffix(letter: dict[str, Any]) -> str:
@@ -54,6 +54,6 @@ class PartnerPrinter:
                 "Content-Type": "application/json", "Letterbox-Timestamp": stamp,
                 "Letterbox-Signature": f"v1={signature.hexdigest()}"})
         except requests.RequestException as err:
-            raise TransientFailure("the print partner could not be reached") from err
+            raise RetryableFailure("the print partner could not be reached") from err
         if response.status_code >= 300:
-            raise TransientFailure(f"the print partner answered {response.status_code}")
+            raise RetryableFailure(f"the print partner answered {response.status_code}")

@@ -6,10 +6,10 @@ import json
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.events import ENGAGEMENT, ProviderEvent, normalize_ses
-from chalicelib.ids import derived_id
+from chalicelib.tracking.ses_mapping import ProviderEvent, normalize_ses
+from chalicelib.vocabulary import ENGAGEMENT, EmailEventType, Event
 from chalicelib.observability import logger
-from chalicelib.sns import SnsMessage, SnsVerifier
+from chalicelib.tracking.sns import SnsMessage, SnsVerifier
 from chalicelib.suppressions import SuppressionService
 
 
@@ -85,18 +85,18 @@ class ProviderEventService:
                                 "ses_message_id": provider.ses_message_id}
         if provider.bounce_type:
             data.update(bounce_type=provider.bounce_type, bounce_subtype=provider.bounce_subtype)
-        event = {"event_id": derived_id("evt", _millis(provider.timestamp, now), seed),
-                 "message_id": provider.letterbox_id, "type": provider.type,
-                 "timestamp": provider.timestamp or now.isoformat(),
-                 "recipient": provider.recipient, "tags": provider.tags, "data": data}
+        event = Event.from_provider(
+            provider.letterbox_id, provider.type, provider.timestamp or now.isoformat(),
+            _millis(provider.timestamp, now), seed, recipient=provider.recipient,
+            tags=provider.tags, data=data).item()
         status = None if provider.type in ENGAGEMENT else provider.type
         if not self._messages.apply_event(provider.account_id, provider.letterbox_id, event,
                                           status, now):
             return 0  # seen before (SNS delivers at least once), or no such message
         if provider.suppresses and provider.recipient:
             self._suppressions.add(provider.account_id, provider.recipient,
-                                   "complaint" if provider.type == "complained" else "bounce",
-                                   "all", now, provider.letterbox_id)
+                                   "complaint" if provider.type is EmailEventType.COMPLAINED
+                                   else "bounce", "all", now, provider.letterbox_id)
         for hook in self._after:
             hook(provider.account_id, event, now)
         return 1

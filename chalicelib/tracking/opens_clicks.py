@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.send import new_event
+from chalicelib.vocabulary import EmailEventType, Event
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
@@ -87,7 +87,7 @@ class TrackingService:
             markup = add_pixel(markup, f"{self._base}/t/o/{self._tokens.seal('open', base)}")
         return markup
 
-    def _record(self, payload: dict[str, Any], kind: str, hit: Hit, now: datetime,
+    def _record(self, payload: dict[str, Any], kind: EmailEventType, hit: Hit, now: datetime,
                 **data: Any) -> None:
         message = self._messages.get(payload["a"], payload["m"])
         if message is None:  # past its retention: the redirect still works, nothing recorded
@@ -96,22 +96,22 @@ class TrackingService:
                                                      payload.get("r"))
         if hit.country:
             data["country"] = hit.country
-        if kind == "opened":
+        if kind is EmailEventType.OPENED:
             data["machine_open"] = is_machine_open(hit.user_agent)
-        self._messages.record_events(payload["a"], [new_event(
+        self._messages.record_events(payload["a"], [Event.email(
             payload["m"], kind, now, recipient=recipient, tags=message.get("tags"),
-            metadata=message.get("metadata"), **data)], now)
+            metadata=message.get("metadata"), **data).item()], now)
 
     def opened(self, token: str, hit: Hit, now: datetime) -> None:
         """The pixel is served whatever the token says; only valid tokens are recorded."""
         payload = self._tokens.open("open", token)
         if payload is not None:
-            self._record(payload, "opened", hit, now)
+            self._record(payload, EmailEventType.OPENED, hit, now)
 
     def clicked(self, token: str, hit: Hit, now: datetime) -> str | None:
         """The sealed destination, or None for a token we did not sign."""
         payload = self._tokens.open("click", token)
         if payload is None or not str(payload.get("u", "")).startswith(("http://", "https://")):
             return None
-        self._record(payload, "clicked", hit, now, url=payload["u"])
+        self._record(payload, EmailEventType.CLICKED, hit, now, url=payload["u"])
         return str(payload["u"])

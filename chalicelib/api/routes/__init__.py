@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Blueprint
 
 from chalicelib import wiring
-from chalicelib.web import Api, Edge
+from chalicelib.api.web import Api, Edge
 
 
 def edge() -> Edge:

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from chalicelib import wiring
 from chalicelib.clock import utcnow
-from chalicelib.routes import blueprint_api
-from chalicelib.web import Call, ERROR
+from chalicelib.api.routes import blueprint_api
+from chalicelib.api.web import Call, ERROR
 
 if TYPE_CHECKING:
     from chalicelib.email_models import BatchAccepted, EmailAccepted, EmailOut

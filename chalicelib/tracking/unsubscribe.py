@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.send import new_event
 from chalicelib.suppressions import SuppressionService
+from chalicelib.vocabulary import EmailEventType, Event
 
 
 class Tokens(Protocol):
@@ -51,7 +51,8 @@ class UnsubscribeService:
         self._suppressions.add_hash(account_id, address_hash, address, "unsubscribe",
                                     "marketing", now, message_id)
         if message is not None and not already:
-            self._messages.record_events(account_id, [new_event(
-                message_id, "unsubscribed", now, recipient=address, tags=message.get("tags"),
-                metadata=message.get("metadata"), method="one-click")], now)
+            self._messages.record_events(account_id, [Event.email(
+                message_id, EmailEventType.UNSUBSCRIBED, now, recipient=address,
+                tags=message.get("tags"), metadata=message.get("metadata"),
+                method="one-click").item()], now)
         return Unsubscribed(already=already)

@@ -1,4 +1,4 @@
-"""One event vocabulary, and SES's events mapped into it by lookup tables.
+"""SES's events mapped into the event vocabulary (``chalicelib/vocabulary.py``) by lookup tables.
 
 Both SES shapes are read: event publishing (``eventType``) and feedback notifications
 (``notificationType``). An unknown type maps to ``unknown``, never to an exception.
@@ -9,27 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.vocabulary import BounceType, EmailEventType
+
+E = EmailEventType
+
 # SES type → (our type, the key holding its details, the key listing its recipients).
-SES_TYPES: dict[str, tuple[str, str, str | None]] = {
-    "Send": ("sent", "send", None),
-    "Delivery": ("delivered", "delivery", "recipients"),
-    "Bounce": ("bounced", "bounce", "bouncedRecipients"),
-    "Complaint": ("complained", "complaint", "complainedRecipients"),
-    "Reject": ("rejected", "reject", None),
-    "Open": ("opened", "open", None),
-    "Click": ("clicked", "click", None),
-    "Rendering Failure": ("failed", "failure", None),
-    "DeliveryDelay": ("deferred", "deliveryDelay", "delayedRecipients"),
-    "Subscription": ("unsubscribed", "subscription", None),
+SES_TYPES: dict[str, tuple[EmailEventType, str, str | None]] = {
+    "Send": (E.SENT, "send", None),
+    "Delivery": (E.DELIVERED, "delivery", "recipients"),
+    "Bounce": (E.BOUNCED, "bounce", "bouncedRecipients"),
+    "Complaint": (E.COMPLAINED, "complaint", "complainedRecipients"),
+    "Reject": (E.REJECTED, "reject", None),
+    "Open": (E.OPENED, "open", None),
+    "Click": (E.CLICKED, "click", None),
+    "Rendering Failure": (E.FAILED, "failure", None),
+    "DeliveryDelay": (E.DEFERRED, "deliveryDelay", "delayedRecipients"),
+    "Subscription": (E.UNSUBSCRIBED, "subscription", None),
 }
-BOUNCE_TYPES = {"Permanent": "permanent", "Transient": "transient",
-                "Undetermined": "undetermined"}
-# How far along a message is; a status only ever moves to a higher rank.
-STATUS_RANK = {"scheduled": 0, "queued": 1, "sent": 2, "deferred": 3, "delivered": 4,
-               "rejected": 5, "failed": 5, "bounced": 6, "complained": 7, "suppressed": 8,
-               "cancelled": 8}
-# Events that are about engagement, not delivery: they never move the status.
-ENGAGEMENT = frozenset({"opened", "clicked", "unsubscribed", "unknown"})
+BOUNCE_TYPES = {"Permanent": BounceType.PERMANENT, "Transient": BounceType.TRANSIENT,
+                "Undetermined": BounceType.UNDETERMINED}
 # Detail fields worth keeping on our event (the raw event is kept too, for its retention).
 _DETAIL_KEYS = ("smtpResponse", "processingTimeMillis", "reportingMTA", "feedbackId",
                 "complaintFeedbackType", "complaintSubType", "reason", "link", "userAgent",
@@ -41,13 +39,13 @@ _DETAIL_KEYS = ("smtpResponse", "processingTimeMillis", "reportingMTA", "feedbac
 class ProviderEvent:
     """One normalized event for one recipient (or for the whole message)."""
 
-    type: str
+    type: EmailEventType
     letterbox_id: str | None
     account_id: str | None
     ses_message_id: str | None
     recipient: str | None
     timestamp: str
-    bounce_type: str | None = None
+    bounce_type: BounceType | None = None
     bounce_subtype: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
@@ -56,8 +54,8 @@ class ProviderEvent:
     @property
     def suppresses(self) -> bool:
         """Permanent bounces and complaints put the address on the suppression list."""
-        return self.type == "complained" or (self.type == "bounced"
-                                             and self.bounce_type == "permanent")
+        return self.type is E.COMPLAINED or (self.type is E.BOUNCED
+                                            and self.bounce_type is BounceType.PERMANENT)
 
 
 def _tag(mail: dict[str, Any], name: str) -> str | None:
@@ -83,7 +81,7 @@ def _header(mail: dict[str, Any], name: str) -> str | None:
 def normalize_ses(event: dict[str, Any]) -> list[ProviderEvent]:
     """An SES event (or feedback notification) as our events, one per affected recipient."""
     ses_type = str(event.get("eventType") or event.get("notificationType") or "")
-    kind, detail_key, recipients_key = SES_TYPES.get(ses_type, ("unknown", "", None))
+    kind, detail_key, recipients_key = SES_TYPES.get(ses_type, (E.UNKNOWN, "", None))
     mail = event.get("mail") or {}
     detail = event.get(detail_key) or {} if detail_key else {}
     timestamp = str(detail.get("timestamp") or mail.get("timestamp") or "")
@@ -96,11 +94,12 @@ def normalize_ses(event: dict[str, Any]) -> list[ProviderEvent]:
         "raw": event,
         "tags": _customer_tags(mail),
     }
-    if kind == "bounced":
-        base["bounce_type"] = BOUNCE_TYPES.get(str(detail.get("bounceType")), "undetermined")
+    if kind is E.BOUNCED:
+        base["bounce_type"] = BOUNCE_TYPES.get(str(detail.get("bounceType")),
+                                               BounceType.UNDETERMINED)
         base["bounce_subtype"] = str(detail.get("bounceSubType") or "Undetermined")
     shared = {k: detail[k] for k in _DETAIL_KEYS if detail.get(k) is not None}
-    if kind == "unknown":
+    if kind is E.UNKNOWN:
         shared["ses_type"] = ses_type
     if recipients_key is None:
         destination = mail.get("destination") or []

@@ -1,25 +1,23 @@
-"""Lambda-side glue for queue batches and schedules: records in, services called, report out."""
+"""Queue batches and schedules: each record parsed once (``sqs_batches``), one service
+call, a report out. ``app.py`` hands every event source here in one line."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-
-from aws_lambda_powertools.utilities.batch import (BatchProcessor, EventType,
-                                                   process_partial_response)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from typing import Any
 
 from chalicelib import wiring
 from chalicelib.clock import iso, utcnow
 from chalicelib.email_models import OffloadPointer, SendCommand
-from chalicelib.errors import TransientFailure
+from chalicelib.letter_models import LetterJob
 from chalicelib.models import WebhookDelivery, address_of
 from chalicelib.observability import logger, metrics
-from chalicelib.send import SCHEDULE_SHARDS, SQS_MAX_DELAY, new_event
-
-if TYPE_CHECKING:
-    from chalicelib.delivery import SendWorker
+from chalicelib.send import SCHEDULE_SHARDS
+from chalicelib.sqs_batches import Backoff, consume, consume_batch
+from chalicelib.vocabulary import (EMAIL_WAITING, SQS_MAX_DELAY, EmailEventType, Event,
+                                   FailureReason)
 
 
 def parse_queue_item(body: str) -> SendCommand | OffloadPointer:
@@ -29,69 +27,47 @@ def parse_queue_item(body: str) -> SendCommand | OffloadPointer:
     return SendCommand.model_validate(data)
 
 
-def backoff_seconds(receive_count: int, base: int) -> int:
-    """base, 2·base, 4·base… for the 1st, 2nd, 3rd retry; at most SQS's 15 minutes."""
-    return int(min(900, base * 2 ** max(0, receive_count - 1)))
-
-
-def _send_record(record: SQSRecord, worker: SendWorker) -> str:
-    container = wiring.container()
-    try:
-        outcome = worker.process(parse_queue_item(record.body), utcnow())
-    except TransientFailure:
-        attempt = int(record.attributes.approximate_receive_count or 1)
-        container.send_queue.retry_later(
-            record.receipt_handle,
-            backoff_seconds(attempt, container.settings.retry_base_seconds))
-        raise
-    metrics.add_metric(name=f"emails_{outcome.result}", unit="Count", value=1)
-    return outcome.result
-
-
-def _batch_worker(records: list[dict[str, Any]]) -> SendWorker:
+def _send_handler(items: list[SendCommand | OffloadPointer]
+                  ) -> Callable[[SendCommand | OffloadPointer], str]:
     """The send worker for this batch, with one suppression read for all its recipients."""
     container = wiring.container()
     wanted: dict[str, set[str]] = {}
-    for raw in records:
-        try:
-            item = parse_queue_item(raw["body"])
-        except ValueError:
-            continue  # its own record fails, alone
+    for item in items:
         if isinstance(item, SendCommand):
             wanted.setdefault(item.account_id, set()).update(
                 address_of(m) for m in [*item.to, *item.cc, *item.bcc])
-    if not wanted:
-        return container.send_worker
-    return container.send_worker.using(container.suppressions.snapshot(wanted))
+    worker = container.send_worker
+    if wanted:
+        worker = worker.using(container.suppressions.snapshot(wanted))
+
+    def send(item: SendCommand | OffloadPointer) -> str:
+        outcome = worker.process(item, utcnow())
+        metrics.add_metric(name=f"emails_{outcome.result}", unit="Count", value=1)
+        return outcome.result
+    return send
 
 
 def process_send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Sends each record; only the records that failed go back to the queue."""
-    worker = _batch_worker(event["Records"])
-
-    def handle(record: SQSRecord) -> str:
-        # Powertools calls this with the keyword ``record``: the name is part of the contract.
-        return _send_record(record, worker)
-
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(event=event, record_handler=handle,
-                                        processor=processor, context=context)
+    container = wiring.container()
+    response = consume_batch(event, context, parse_queue_item, _send_handler,
+                             Backoff(container.send_queue, container.settings.retry_base_seconds))
     failures = response.get("batchItemFailures", [])
     if failures:
         logger.warning("send batch had failures", extra={"failed": len(failures),
                                                          "records": len(event["Records"])})
-    return dict(response)
+    return response
 
 
-def _dead_letter(record: SQSRecord) -> str:
+def _dead_letter(item: SendCommand | OffloadPointer) -> str:
     """Retries exhausted: the message shows ``failed`` and its content is deleted."""
     container = wiring.container()
-    item = parse_queue_item(record.body)
     now = utcnow()
     moved = container.message_store.transition(
-        item.account_id, item.message_id, "failed",
-        new_event(item.message_id, "failed", now, reason="retries_exhausted"), now,
-        from_status=("queued", "scheduled"))
+        item.account_id, item.message_id, EmailEventType.FAILED,
+        Event.email(item.message_id, EmailEventType.FAILED, now,
+                    reason=FailureReason.RETRIES_EXHAUSTED).item(), now,
+        from_status=EMAIL_WAITING)
     if isinstance(item, OffloadPointer):
         container.content.delete(item.offload_key)
     metrics.add_metric(name="emails_dead_lettered", unit="Count", value=1)
@@ -99,64 +75,43 @@ def _dead_letter(record: SQSRecord) -> str:
 
 
 def process_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=_dead_letter,
-                                         processor=processor, context=context))
+    return consume(event, context, parse_queue_item, _dead_letter)
 
 
-def _webhook_record(record: SQSRecord) -> str:
-    delivery = WebhookDelivery.model_validate_json(record.body)
+def _deliver_webhook(delivery: WebhookDelivery) -> str:
     outcome = wiring.container().webhook_deliverer.deliver(delivery, utcnow())
     metrics.add_metric(name=f"webhooks_{outcome}", unit="Count", value=1)
     return outcome
 
 
 def process_webhook_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=_webhook_record,
-                                         processor=processor, context=context))
+    return consume(event, context, WebhookDelivery.model_validate_json, _deliver_webhook)
 
 
-def _letter_record(record: SQSRecord) -> str:
-    from chalicelib.letter_models import LetterJob
-    from chalicelib.letters import RetryAfter
-    container = wiring.container()
-    try:
-        outcome = container.letter_submitter.submit(LetterJob.model_validate_json(record.body),
-                                                    utcnow())
-    except TransientFailure as err:
-        attempt = int(record.attributes.approximate_receive_count or 1)
-        wait = backoff_seconds(attempt, container.settings.retry_base_seconds)
-        if isinstance(err, RetryAfter) and err.seconds:
-            wait = min(900, max(wait, err.seconds))
-        container.letter_queue.retry_later(record.receipt_handle, wait)
-        raise
+def _submit_letter(job: LetterJob) -> str:
+    outcome = wiring.container().letter_submitter.submit(job, utcnow())
     metrics.add_metric(name=f"letters_{outcome}", unit="Count", value=1)
     return outcome
 
 
 def process_letter_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=_letter_record,
-                                         processor=processor, context=context))
+    container = wiring.container()
+    return consume(event, context, LetterJob.model_validate_json, _submit_letter,
+                   Backoff(container.letter_queue, container.settings.retry_base_seconds))
 
 
-def _letter_dead_letter(record: SQSRecord) -> str:
-    from chalicelib.letter_models import LetterJob
-    return wiring.container().letter_submitter.give_up(
-        LetterJob.model_validate_json(record.body), utcnow())
+def _give_up_letter(job: LetterJob) -> str:
+    return wiring.container().letter_submitter.give_up(job, utcnow())
 
 
 def process_letter_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=_letter_dead_letter,
-                                         processor=processor, context=context))
+    return consume(event, context, LetterJob.model_validate_json, _give_up_letter)
 
 
-def _ses_event_record(record: SQSRecord) -> str:
+def _record_ses_event(body: str) -> str:
     from chalicelib.errors import LetterboxError
     try:
-        recorded = wiring.container().provider_events.receive_queued(record.body, utcnow())
+        recorded = wiring.container().provider_events.receive_queued(body, utcnow())
     except LetterboxError as err:  # not ours, or not SNS: retrying cannot help
         logger.warning("ses event refused", extra={"reason": err.message})
         return "refused"
@@ -165,9 +120,15 @@ def _ses_event_record(record: SQSRecord) -> str:
 
 
 def process_ses_event_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=_ses_event_record,
-                                         processor=processor, context=context))
+    # The SNS envelope is verified (signature, topic) before it is parsed: the body goes in raw.
+    return consume(event, context, str, _record_ses_event)
+
+
+# app.py's SQS handlers, by batch name: each is one line there.
+SQS_BATCHES: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
+    "send": process_send_batch, "send_dead_letters": process_dead_letters,
+    "webhooks": process_webhook_batch, "ses_events": process_ses_event_batch,
+    "letters": process_letter_batch, "letter_dead_letters": process_letter_dead_letters}
 
 
 def poll_tracking() -> dict[str, int]:
@@ -179,8 +140,7 @@ def poll_tracking() -> dict[str, int]:
 
 def _sweep_letters(now: Any) -> int:
     """Letters whose send date comes within SQS's delay window go on the letter queue."""
-    from chalicelib.letter_models import LetterJob
-    from chalicelib.letters import DUE_SHARDS
+    from chalicelib.physical_mail import DUE_SHARDS
     container = wiring.container()
     queued = 0
     for shard in range(DUE_SHARDS):

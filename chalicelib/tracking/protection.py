@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib.ids import new_id
 from chalicelib.models import StatsDay
 from chalicelib.observability import logger, metrics
+from chalicelib.vocabulary import EmailEventType, Event
 
 
 class DailyCounts(Protocol):
@@ -30,7 +30,7 @@ class AccountProtection:
         self._complaint_rate = complaint_rate
 
     def __call__(self, account_id: str, event: dict[str, Any], now: datetime) -> None:
-        if event["type"] not in ("bounced", "complained"):
+        if event["type"] not in (EmailEventType.BOUNCED, EmailEventType.COMPLAINED):
             return
         today = now.date()
         totals: dict[str, int] = {}
@@ -45,11 +45,8 @@ class AccountProtection:
             return
         reason = (f"7-day bounce rate {bounce:.2%}, complaint rate {complaint:.3%} "
                   f"over {sent} sends")
-        paused: dict[str, Any] = {
-            "event_id": new_id("evt"), "message_id": None, "type": "account.paused",
-            "timestamp": now.isoformat(), "recipient": None, "tags": [], "metadata": {},
-            "data": {"reason": reason, "bounce_rate": round(bounce, 4),
-                     "complaint_rate": round(complaint, 5), "sent": sent}}
+        paused = Event.account_paused(now, reason=reason, bounce_rate=round(bounce, 4),
+                                      complaint_rate=round(complaint, 5), sent=sent).item()
         if self._accounts.pause_account(account_id, reason, paused, now):
             logger.warning("account sending paused", extra={"account_id": account_id,
                                                             "reason": reason})

@@ -14,16 +14,15 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from chalicelib.adapters.message_store import Claim
-from chalicelib.adapters.ses import EmailSender
 from chalicelib.dkim_signing import SigningKey, sign_message
 from chalicelib.email_models import OffloadPointer, SendCommand
-from chalicelib.errors import PermanentFailure, TransientFailure
+from chalicelib.errors import PermanentFailure, RetryableFailure
 from chalicelib.mime import Content, build_message
 from chalicelib.models import address_of, domain_of
 from chalicelib.observability import logger
-from chalicelib.send import new_event
+from chalicelib.ports import Claim, EmailSender
 from chalicelib.templates import TemplateError, render
+from chalicelib.vocabulary import EMAIL_WAITING, EmailEventType, Event
 
 # Longer than the queue's visibility timeout, so a retry never races a live attempt.
 CLAIM_LEASE_SECONDS = 900
@@ -95,7 +94,7 @@ class SendWorker:
         claim = self._messages.claim(account_id, message_id, int(now.timestamp()),
                                      CLAIM_LEASE_SECONDS, version)
         if claim is Claim.BUSY:
-            raise TransientFailure("not due yet, or another attempt holds this message")
+            raise RetryableFailure("not due yet, or another attempt holds this message")
         if claim is not Claim.CLAIMED:
             return SendOutcome(message_id, "skipped")
         offload = item.offload_key if isinstance(item, OffloadPointer) else None
@@ -104,26 +103,26 @@ class SendWorker:
                        if offload else item)
             assert isinstance(command, SendCommand)
             outcome = self._deliver(command, now)
-        except TransientFailure:
+        except RetryableFailure:
             self._messages.release(account_id, message_id)
             raise
         except (PermanentFailure, TemplateError, ValueError) as err:
             logger.warning("send refused", extra={"message_id": message_id,
                                                   "error": type(err).__name__})
-            self._finish(account_id, message_id, "failed", now, reason=str(err))
+            self._finish(account_id, message_id, EmailEventType.FAILED, now, reason=str(err))
             outcome = SendOutcome(message_id, "failed")
         if offload:
             self._content.delete(offload)
         return outcome
 
-    def _finish(self, account_id: str, message_id: str, status: str, now: datetime,
+    def _finish(self, account_id: str, message_id: str, status: EmailEventType, now: datetime,
                 fields: dict[str, Any] | None = None, command: SendCommand | None = None,
                 **data: Any) -> None:
-        event = new_event(message_id, status, now, tags=[t.model_dump() for t in command.tags]
-                          if command else None, metadata=command.metadata if command else None,
-                          **data)
+        event = Event.email(message_id, status, now,
+                            tags=[t.model_dump() for t in command.tags] if command else None,
+                            metadata=command.metadata if command else None, **data).item()
         self._messages.transition(account_id, message_id, status, event, now, fields,
-                                  from_status=("queued", "scheduled"))
+                                  from_status=EMAIL_WAITING)
 
     def _deliver(self, command: SendCommand, now: datetime) -> SendOutcome:
         account_id, message_id = command.account_id, command.message_id
@@ -132,12 +131,12 @@ class SendWorker:
         if blocked:
             tags = [t.model_dump() for t in command.tags]
             self._messages.record_events(account_id, [
-                new_event(message_id, "suppressed", now, recipient=r, tags=tags,
-                          metadata=command.metadata, stream=command.stream)
+                Event.email(message_id, EmailEventType.SUPPRESSED, now, recipient=r, tags=tags,
+                            metadata=command.metadata, stream=command.stream).item()
                 for r in recipients if r in blocked], now)
         deliver_to = [r for r in recipients if r not in blocked]
         if not deliver_to:
-            self._finish(account_id, message_id, "suppressed", now, command=command)
+            self._finish(account_id, message_id, EmailEventType.SUPPRESSED, now, command=command)
             return SendOutcome(message_id, "suppressed")
         content = (render(command.template, command.variables) if command.template
                    else Content(command.subject or "", command.html, command.text))
@@ -159,10 +158,10 @@ class SendWorker:
         ses_id = self._sender.send_raw(message_id, raw, address_of(command.from_), deliver_to,
                                        tags)
         try:
-            self._finish(account_id, message_id, "sent", now, command=command,
+            self._finish(account_id, message_id, EmailEventType.SENT, now, command=command,
                          fields={"ses_message_id": ses_id, "subject": content.subject},
                          ses_message_id=ses_id)
-        except TransientFailure:
+        except RetryableFailure:
             # SES has it: a retry would send it twice. Keep the record acked, say so loudly.
             logger.error("sent but not recorded", extra={"message_id": message_id})
             return SendOutcome(message_id, "sent_unrecorded")

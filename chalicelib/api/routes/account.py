@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from chalicelib import wiring
 from chalicelib.clock import utcnow
 from chalicelib.errors import ValidationFailed
-from chalicelib.routes import blueprint_api
-from chalicelib.web import Call, ERROR
+from chalicelib.api.routes import blueprint_api
+from chalicelib.api.web import Call, ERROR
 
 if TYPE_CHECKING:
     from chalicelib.account_models import (AccountClosure, AccountExport, AccountOut,

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from chalicelib import wiring
 from chalicelib.clock import utcnow
-from chalicelib.routes import blueprint_api
-from chalicelib.web import Call, ERROR, body_text
+from chalicelib.api.routes import blueprint_api
+from chalicelib.api.web import Call, ERROR, body_text
 
 if TYPE_CHECKING:
     from chalicelib.models import WebhookAck
