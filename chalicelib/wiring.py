@@ -120,11 +120,16 @@ class Container:
         secret = (DeploymentSecret(self.client("secretsmanager"),
                                    settings.carrier_secret_arn).value
                   if settings.carrier_secret_arn else None)
+        carriers_file = settings.carriers_file
+        if settings.local_mode and carriers_file is not None and carriers_file.exists():
+            secret = carriers_file.read_bytes  # local mode: .letterbox/carriers.json
         sandbox = (SandboxCarrier(settings.sandbox_step_seconds)
                    if settings.sandbox_carrier or settings.local_mode else None)
         return Carriers(secret, {"usps": settings.usps_base_url,
                                  "fedex": settings.fedex_base_url,
-                                 "dhl": settings.dhl_base_url}, sandbox)
+                                 "dhl": settings.dhl_base_url,
+                                 "dhl_tracking": settings.dhl_tracking_url}, sandbox,
+                        local_mode=settings.local_mode)
 
     @cached_property
     def letter_store(self) -> DynamoLetterStore:
@@ -164,9 +169,19 @@ class Container:
 
     @cached_property
     def letter_tracker(self) -> LetterTracker:
+        from chalicelib.carriers.pacing import tracking_paces
         from chalicelib.physical_mail import LetterTracker
+        table = self.table
+
+        def reserve(carrier: str, per_day: int) -> bool:
+            from chalicelib.clock import utcnow
+            now = utcnow()
+            return table.increment(f"CARRIERQUOTA#{carrier}", now.strftime("%Y-%m-%d"), 1,
+                                   per_day, now) is not None
         return LetterTracker(self.letter_store, self.carriers,
-                             self.settings.tracking_requests_per_carrier)
+                             self.settings.tracking_requests_per_carrier,
+                             tracking_paces(self.settings), reserve,
+                             run_seconds=self.settings.tracking_run_seconds)
 
     @cached_property
     def addresses(self) -> AddressService:

@@ -88,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     carrier.add_parser("list", help="the carriers this deployment has credentials for")
     carrier.add_parser("push-url", help="the tracking push URL to register with a carrier"
                        ).add_argument("carrier", choices=["usps", "fedex", "dhl", "sandbox"])
+
+    letters = nouns.add_parser("letters", help="physical mail").add_subparsers(
+        dest="verb", required=True)
+    letters.add_parser("poll", help="local mode: poll the carriers' tracking now (within "
+                                    "each carrier's per-second and per-day pace)")
     return parser
 
 
@@ -132,6 +137,11 @@ def run(args: argparse.Namespace) -> Any:
             return {"carrier": args.carrier,
                     "url": f"{base}/webhooks/carriers/{args.carrier}?token="
                            f"{push_token(args.carrier)}"}
+        case ("letters", "poll"):
+            if args.stack is not None:
+                raise CliError("letters poll is for local mode; deployed stacks poll on "
+                               "their schedule")
+            return {"recorded": wiring.container().letter_tracker.poll(now, everything=True)}
     raise CliError(f"unknown command {args.noun} {args.verb}")
 
 

@@ -72,6 +72,19 @@ def curl_example(api_url: str, api_key: str, domain: str) -> str:
             f"\"subject\": \"Hello from Letterbox\", \"html\": \"<p>It works.</p>\"}}'")
 
 
+CARRIER_URLS = ("LETTERBOX_USPS_BASE_URL", "LETTERBOX_FEDEX_BASE_URL", "LETTERBOX_DHL_BASE_URL",
+                "LETTERBOX_DHL_TRACKING_URL")
+
+
+def local_carriers() -> dict[str, str]:
+    """SPEC §1: the carriers' base URLs from the environment (a carrier's test environment
+    or a stand-in; http on loopback allowed here only) and their credentials from
+    ``.letterbox/carriers.json`` (the deployed carrier secret's JSON). The CLI gets the same
+    settings through stack.json, so ``letterbox letters poll`` reaches the same carriers."""
+    chosen = {name: os.environ[name] for name in CARRIER_URLS if os.environ.get(name)}
+    return {**chosen, "LETTERBOX_CARRIERS_FILE": str(STATE / "carriers.json")}
+
+
 def report(err: BaseException) -> None:
     traceback.print_exception(err, file=sys.stderr)
 
@@ -170,9 +183,11 @@ def serve(port: int, endpoint: str) -> None:
                        "LETTERBOX_SNS_LOCAL_CERT_FILE": str(STATE / "sns-local-cert.pem"),
                        "LETTERBOX_DNS_ZONE_FILE": str(STATE / "zone.txt"),
                        "LETTERBOX_LOCAL_MODE": "true", "LETTERBOX_STAGE": "local"})
+    carrier_env = local_carriers()
+    os.environ.update(carrier_env)
     (STATE / "stack.json").write_text(json.dumps(
         {"aws_endpoint_url": endpoint, "region": REGION, "env": {
-            **env, "LETTERBOX_LOCAL_MODE": "true",
+            **env, **carrier_env, "LETTERBOX_LOCAL_MODE": "true",
             "LETTERBOX_DNS_ZONE_FILE": str(STATE / "zone.txt")}}, indent=2))
 
     from chalicelib import wiring
@@ -197,13 +212,15 @@ def serve(port: int, endpoint: str) -> None:
                                              env["LETTERBOX_SES_EVENTS_TOPIC_ARN"], poster.post))
     poster.start()
     threads.append(poster)
+    carriers = container.carriers.configured()  # checks the URLs: a bad one stops here
     server = make_server(app_module.app, port)
     print(f"\nLetterbox is running on {api_url} (embedded AWS at {endpoint}).")
     print(f"Dev account {seeded.account_id}, verified domain {seeded.domain}; "
           f"credentials in {STATE / 'dev.json'}.\nTry:\n\n"
           f"{curl_example(api_url, seeded.api_key, seeded.domain)}\n\n"
           f"Sent messages land in {STATE / 'outbox'}/<em_id>.eml, printed letters in "
-          f"{STATE / 'letters'}/ (sandbox carrier). Ctrl-C stops everything.\n",
+          f"{STATE / 'letters'}/. Carriers: {', '.join(carriers)} (credentials from "
+          f"{STATE / 'carriers.json'}). Ctrl-C stops everything.\n",
           flush=True)
 
     def shutdown(*_: Any) -> None:
