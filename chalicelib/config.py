@@ -72,6 +72,10 @@ class Settings:
     letters_dir: Path | None = None
     # Tracking polls stop after this many requests per carrier per run (carrier rate limits).
     tracking_requests_per_carrier: int = 100
+    # Dashboard mail (sign-in links, resets, email confirmations) goes out through Letterbox's
+    # own send path, from this sender on a verified domain of this account. Unset: no mail.
+    dashboard_mail_from: str = ""
+    dashboard_mail_account: str = ""
 
 
 def _convert(name: str, kind: str, raw: str) -> Any:

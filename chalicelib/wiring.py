@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.sqs import SqsQueue
     from chalicelib.addresses import AddressService
     from chalicelib.carriers.registry import Carriers
+    from chalicelib.dashboard.services import Dashboard
     from chalicelib.delivery import SendWorker
     from chalicelib.domains import DomainKeyring, DomainService
     from chalicelib.edge import ApiEdge
@@ -209,8 +210,14 @@ class Container:
     def accounts(self) -> AccountService:
         from chalicelib.accounts import AccountService
         return AccountService(self.account_store, on_close=[
-            self.domain_store.start_closure_clock, self.smtp.revoke_all],
+            self.domain_store.start_closure_clock, self.smtp.revoke_all,
+            lambda account_id, now: self.dashboard.users.closed_account(account_id, now)],
             on_retention_change=self._retention_changed, erase_now=self._erase_now)
+
+    @cached_property
+    def dashboard(self) -> Dashboard:
+        from chalicelib.dashboard.services import Dashboard
+        return Dashboard(self)
 
     @cached_property
     def send_queue(self) -> SqsQueue:

@@ -32,7 +32,8 @@ def retention_table() -> str:
     for rule in POLICY:
         where = ENFORCED.get(rule.data_class) or (
             f"S3 lifecycle on `{rule.s3_prefix}` + hourly purge" if rule.s3_prefix
-            else "`expires_at` (DynamoDB TTL) + hourly purge" if rule.days is not None
+            else "`expires_at` (DynamoDB TTL) + hourly purge"
+            if (rule.days or rule.minutes) is not None
             else "kept deliberately (no personal data)")
         rows.append(f"| {rule.what} | `{rule.data_class.value}` | {rule.kept} | "
                     f"{CLOCKS.get(rule.clock, rule.clock)} | {where} |")
