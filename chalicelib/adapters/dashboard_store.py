@@ -101,7 +101,8 @@ class DynamoDashboardStore:
     def put_session(self, id_hash: str, session: Item, data_class: DataClass,
                     now: datetime) -> None:
         item = {"pk": f"SESSION#{id_hash}", "sk": "SESSION",
-                "gsi1pk": f"USERSESSIONS#{session['user_id']}", "gsi1sk": iso(now), **session}
+                "gsi1pk": f"USERSESSIONS#{session['user_id']}", "gsi1sk": f"AT#{iso(now)}",
+                **session}
         self._table.put(item, data_class, now)
 
     def get_session(self, id_hash: str) -> Item | None:
@@ -114,7 +115,7 @@ class DynamoDashboardStore:
         self._table.delete({"pk": f"SESSION#{id_hash}", "sk": "SESSION"})
 
     def user_sessions(self, user_id: str) -> list[Item]:
-        return list(self._table.query_prefix(f"USERSESSIONS#{user_id}", "", index="gsi1"))
+        return list(self._table.query_prefix(f"USERSESSIONS#{user_id}", "AT#", index="gsi1"))
 
     def delete_user_sessions(self, user_id: str) -> int:
         keys = [{"pk": s["pk"], "sk": s["sk"]} for s in self.user_sessions(user_id)]
@@ -155,16 +156,16 @@ class DynamoDashboardStore:
     # Consent, analytics
 
     def put_consent(self, record: Item, now: datetime) -> None:
-        item = {"pk": f"CONSENT#{record['consent_id']}", "sk": iso(now), **record}
+        item = {"pk": f"CONSENT#{record['consent_id']}", "sk": f"AT#{iso(now)}", **record}
         if record.get("user_id"):  # listed with the user's own data (export)
-            item.update(gsi1pk=f"USERCONSENT#{record['user_id']}", gsi1sk=iso(now))
+            item.update(gsi1pk=f"USERCONSENT#{record['user_id']}", gsi1sk=f"AT#{iso(now)}")
         self._table.put(item, DataClass.CONSENT_RECORD, now)
 
     def consents(self, consent_id: str) -> list[Item]:
-        return list(self._table.query_prefix(f"CONSENT#{consent_id}", ""))
+        return list(self._table.query_prefix(f"CONSENT#{consent_id}", "AT#"))
 
     def consents_of_user(self, user_id: str) -> list[Item]:
-        return list(self._table.query_prefix(f"USERCONSENT#{user_id}", "", index="gsi1"))
+        return list(self._table.query_prefix(f"USERCONSENT#{user_id}", "AT#", index="gsi1"))
 
     def put_page_view(self, view: Item, now: datetime) -> None:
         self._put_sharded("PAGEVIEW", view, DataClass.DASHBOARD_ANALYTICS, now)
@@ -175,13 +176,13 @@ class DynamoDashboardStore:
     def _put_sharded(self, kind: str, item: Item, data_class: DataClass, now: datetime) -> None:
         rand = os.urandom(6).hex()
         shard = zlib.crc32(rand.encode()) % PAGE_SHARDS
-        self._table.put({"pk": f"{kind}#{now:%Y-%m-%d}#{shard}", "sk": f"{iso(now)}#{rand}",
+        self._table.put({"pk": f"{kind}#{now:%Y-%m-%d}#{shard}", "sk": f"AT#{iso(now)}#{rand}",
                          **item}, data_class, now)
 
     def day_items(self, kind: str, day: str) -> list[Item]:
         items: list[Item] = []
         for shard in range(PAGE_SHARDS):
-            items.extend(self._table.query_prefix(f"{kind}#{day}#{shard}", ""))
+            items.extend(self._table.query_prefix(f"{kind}#{day}#{shard}", "AT#"))
         return items
 
     # Notices
