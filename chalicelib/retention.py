@@ -32,7 +32,7 @@ class DataClass(StrEnum):
     DASHBOARD_SESSION_REMEMBERED = "dashboard_session_remembered"
     SIGNIN_LINK = "signin_link"
     INVITE = "invite"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a data class name
     CONSENT_RECORD = "consent_record"
     DASHBOARD_ANALYTICS = "dashboard_analytics"
     DASHBOARD_PREFERENCES = "dashboard_preferences"

@@ -81,6 +81,6 @@ def make_user(account_id: str, email: str, password: str = "correct horse batter
     from chalicelib import wiring
     from chalicelib.clock import utcnow
     users = wiring.container().dashboard.users
-    user, url = users.create_user(account_id, email, role, utcnow())  # type: ignore[arg-type]
+    _, url = users.create_user(account_id, email, role, utcnow())  # type: ignore[arg-type]
     token = url.split("token=", 1)[1]
     return users.accept_invite(token, "Test User", password, utcnow()), url

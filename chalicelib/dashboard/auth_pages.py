@@ -119,8 +119,8 @@ def reset(visit: Visit) -> Response:
 @page("/dashboard/invite", ("GET", "POST"), signed_in=False)
 def accept_invite(visit: Visit) -> Response:
     token = visit.query("token") or visit.field("token")
-    values: dict[str, Any] = {"token": token, "title": "Join your team on Letterbox", "invite": True,
-              "action": "/dashboard/invite"}
+    values: dict[str, Any] = {"token": token, "title": "Join your team on Letterbox",
+                              "invite": True, "action": "/dashboard/invite"}
     try:
         if visit.request.method == "GET":
             user = visit.services.users.peek_link("invite", token, visit.now)
