@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint package bench docs clean
+.PHONY: dev test lint package bench docs screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ package: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m letterbox.docs
+
+# The README's dashboard images, taken in Debian's Chromium by the browser tests.
+screenshots: $(STAMP)
+	LETTERBOX_SCREENSHOTS_DIR=docs $(BIN)/python -m pytest -p no:xdist -q \
+		tests/browser/test_dashboard_browser.py -k screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

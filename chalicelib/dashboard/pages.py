@@ -73,8 +73,7 @@ def export_profile(visit: Visit) -> Response:
 def delete_profile(visit: Visit) -> Response:
     if visit.field("confirm") != "delete":
         raise ValidationFailed("confirm: tick the box to delete your user")
-    visit.services.sessions.revoke_everywhere(visit.user)
-    visit.services.users.delete_self(visit.user)
+    visit.services.users.delete_self(visit.user)  # ends every session of the user too
     visit.clear_cookie("lb_session")
     visit.clear_cookie("lb_csrf")
     return visit.redirect("/dashboard/signin")

@@ -69,7 +69,8 @@ class SessionService:
         password_ok = self._users.passwords.verify(stored, password)
         user = User.of(item) if item else None
         if (user is None or not password_ok or user.status != "active"
-                or not self._users.totp_ok(user, code)):
+                or not self._users.totp_ok(user, code)
+                or not self._users.account_open(user.account_id)):
             for kind, key in keys.items():
                 self._store.count_failure(kind, key, window, now)
             raise SignInFailed("that email, password or code is not right")

@@ -122,7 +122,7 @@ class UserService:
         self._secrets = secrets
         self._mailer = mailer
         self._base_url = base_url.rstrip("/")
-        self._account_exists = account_exists
+        self.account_open = account_exists
 
     def email_hash(self, email: str) -> str:
         return self._keyed_hash(email.strip().lower())
@@ -134,7 +134,7 @@ class UserService:
         """A user in ``invited`` state and its invite link (7 days, single use)."""
         if role not in ROLES:
             raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
-        if not self._account_exists(account_id):
+        if not self.account_open(account_id):
             raise NotFound(f"no open account {account_id}")
         address = normalize_email(email)
         item = {"user_id": new_id("usr"), "account_id": account_id, "email": address,
