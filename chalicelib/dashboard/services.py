@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.accounts import Principal
 from chalicelib.clock import utcnow
-from chalicelib.dashboard.analytics import AnalyticsService
-from chalicelib.dashboard.consent import ConsentService
-from chalicelib.dashboard.notices import NoticeService
-from chalicelib.dashboard.sessions import SessionService
-from chalicelib.dashboard.users import Argon2Passwords, Mailer, UserService, keyed
+from chalicelib.dashboard.users import Mailer, keyed
 
 if TYPE_CHECKING:
+    from chalicelib.dashboard.analytics import AnalyticsService
+    from chalicelib.dashboard.consent import ConsentService
+    from chalicelib.dashboard.notices import NoticeService
+    from chalicelib.dashboard.sessions import SessionService
+    from chalicelib.dashboard.users import UserService
     from chalicelib.wiring import Container
 
 
@@ -22,6 +22,7 @@ class SystemMailer:
     """Dashboard mail through Letterbox's own send path, as ``POST /v1/emails`` queues it."""
 
     def __init__(self, emails: Any, account_id: str, sender: str) -> None:
+        from chalicelib.accounts import Principal  # deferred: pydantic stays off cold starts
         self._emails = emails
         self._principal = Principal(account_id=account_id, key_id="dashboard", scope="full")
         self._sender = sender
@@ -56,6 +57,8 @@ class Dashboard:
 
     @cached_property
     def users(self) -> UserService:
+        from chalicelib.dashboard.users import Argon2Passwords, UserService
+
         def account_open(account_id: str) -> bool:
             account = self.container.account_store.get_account(account_id)
             return account is not None and account.get("status") == "active"
@@ -65,16 +68,20 @@ class Dashboard:
 
     @cached_property
     def sessions(self) -> SessionService:
+        from chalicelib.dashboard.sessions import SessionService
         return SessionService(self.users, self._hash("dashboard-throttle"))
 
     @cached_property
     def consent(self) -> ConsentService:
+        from chalicelib.dashboard.consent import ConsentService
         return ConsentService(self.store)
 
     @cached_property
     def analytics(self) -> AnalyticsService:
+        from chalicelib.dashboard.analytics import AnalyticsService
         return AnalyticsService(self.store)
 
     @cached_property
     def notices(self) -> NoticeService:
+        from chalicelib.dashboard.notices import NoticeService
         return NoticeService(self.store)
