@@ -203,3 +203,17 @@ def test_totp_is_required_once_turned_on(browser: Browser, account: Any) -> None
     assert fresh.sign_in("owner@example.com", PASSWORD).status == 401
     assert fresh.sign_in("owner@example.com", PASSWORD,
                          code=pyotp.TOTP(secret).now()).status == 303
+
+
+def test_sign_in_flows_log_no_address_password_or_token(
+        browser: Browser, mail: Any, drain: Any, tmp_path: Any, logs: Any) -> None:
+    """Bug caught: an email address, password or link token written to the logs."""
+    make_user(mail.account_id, "owner@example.com")
+    browser.sign_in("owner@example.com", "wrong password here")
+    browser.sign_in("owner@example.com", PASSWORD)
+    browser.post("/dashboard/signin/link", {"email": "owner@example.com"})
+    token = _link_from_outbox(tmp_path / "outbox", drain, "/dashboard/signin/email")
+    browser.post("/dashboard/signin/email", {"token": token})
+    text = logs.text()
+    for secret in ("owner@example.com", PASSWORD, "wrong password here", token):
+        assert secret not in text
