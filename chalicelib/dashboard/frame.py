@@ -15,7 +15,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -30,7 +29,7 @@ from chalicelib.dashboard.cookies import (CATEGORIES, REGISTRY, clear_cookie, se
 from chalicelib.dashboard.services import Dashboard
 from chalicelib.dashboard.sessions import Session
 from chalicelib.dashboard.users import RANK, Role, User, new_token
-from chalicelib.errors import Forbidden, LetterboxError, TransientFailure
+from chalicelib.errors import Forbidden, LetterboxError, TransientFailure, Unauthorized
 from chalicelib.observability import logger
 
 blueprint = Blueprint(__name__)
@@ -138,13 +137,13 @@ def environment() -> Any:
 
 
 def cookie_of(request: Request, name: str) -> str | None:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(request.headers.get("cookie") or "")
-    except CookieError:
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel else None
+    """One cookie's value. Parsed by hand: 127.0.0.1 shares its jar across ports, and one
+    malformed cookie from another local tool must not hide ours."""
+    for pair in (request.headers.get("cookie") or "").split(";"):
+        key, sep, value = pair.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"')
+    return None
 
 
 def parse_body(request: Request) -> dict[str, str]:
@@ -235,9 +234,9 @@ def page(path: str, methods: tuple[str, ...] = ("GET",), *, signed_in: bool = Tr
                 if request.method not in ("GET", "HEAD"):
                     check_csrf(request, visit)
                 if signed_in and visit.session is None:
-                    if request.method == "GET":
+                    if request.method == "GET" or not wants_json(request):
                         return visit.redirect(f"/dashboard/signin?next={quote(request.path)}")
-                    raise CsrfFailed("your session has ended; sign in again")
+                    raise Unauthorized("your session has ended; sign in again")
                 if signed_in and RANK[visit.user.role] < RANK[role]:
                     raise Forbidden(f"this page needs the {role} role")
                 return handler(visit, **params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,8 +14,13 @@ ADVANCE = timedelta(days=14)  # policy changes are announced at least this long 
 
 
 class NoticeService:
-    def __init__(self, store: Any) -> None:
+    """Every signed-in page shows notices: they are read once a minute per warm Lambda, so
+    the notices partition never becomes a hot read."""
+
+    def __init__(self, store: Any, ttl_seconds: float = 60) -> None:
         self._store = store
+        self._ttl = ttl_seconds
+        self._cached: tuple[float, list[dict[str, Any]]] | None = None
 
     def post(self, title: str, body: str, effective: date | None,
              now: datetime) -> dict[str, Any]:
@@ -24,11 +30,14 @@ class NoticeService:
                   "effective": effective.isoformat() if effective else None,
                   "posted_at": iso(now)}
         self._store.put_notice(notice, now)
+        self._cached = None
         short = effective is not None and effective < (now + ADVANCE).date()
         return {**notice, "warning": "effective in under 14 days" if short else None}
 
     def active_for(self, dismissed: frozenset[str]) -> list[dict[str, Any]]:
-        return [n for n in self._store.notices() if n["notice_id"] not in dismissed]
+        return [n for n in self.all() if n["notice_id"] not in dismissed]
 
     def all(self) -> list[dict[str, Any]]:
-        return list(self._store.notices())
+        if self._cached is None or time.monotonic() - self._cached[0] > self._ttl:
+            self._cached = (time.monotonic(), list(self._store.notices()))
+        return list(self._cached[1])

@@ -217,3 +217,10 @@ def test_sign_in_flows_log_no_address_password_or_token(
     text = logs.text()
     for secret in ("owner@example.com", PASSWORD, "wrong password here", token):
         assert secret not in text
+
+
+def test_one_client_trying_many_addresses_is_throttled(browser: Browser, account: Any) -> None:
+    """Bug caught: password spraying across addresses, which per-address limits miss."""
+    for n in range(30):
+        assert browser.sign_in(f"user{n}@example.com", "guess").status == 401
+    assert browser.sign_in("fresh@example.com", "guess").status == 429
