@@ -201,6 +201,42 @@ def test_preferences_only_with_consent_and_themes_and_focus(new_context: Any,
     assert outline not in ("none", ""), "keyboard focus is visible"
 
 
+def _link_in_outbox(portal: Portal, path: str, after: float) -> str:
+    import email
+    from email import policy
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for eml in (portal.state / "outbox").glob("*.eml"):
+            if eml.stat().st_mtime < after:
+                continue
+            message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+            body = message.get_body(("plain",))
+            found = re.search(rf"\S+{re.escape(path)}\?token=\S+", body.get_content()) \
+                if body else None
+            if found:
+                return found.group(0)
+        time.sleep(0.3)
+    raise AssertionError(f"no {path} link reached the outbox")
+
+
+def test_sign_in_link_goes_through_letterbox_into_the_outbox(new_context: Any,
+                                                             portal: Portal) -> None:
+    """Bug caught: sign-in links that bypass Letterbox's own send path, or do not sign in."""
+    started = time.time() - 1
+    context = new_context()
+    page = context.new_page()
+    page.goto(portal.url("/dashboard/signin/link"))
+    page.get_by_label("Email").fill(portal.dev["dashboard_email"])
+    page.get_by_role("button", name="Send the link").click()
+    assert "If a user exists for that address" in page.content()
+    link = _link_in_outbox(portal, "/dashboard/signin/email", started)
+    assert link.startswith(portal.origin)
+    page.goto(link)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(portal.url("/dashboard"))
+    assert portal.dev["dashboard_email"] in page.content()
+
+
 def test_screenshots_of_sign_in_and_consent(new_context: Any, portal: Portal) -> None:
     """Bug caught: a sign-in page or banner that does not render (and the README's images
     going stale: ``make screenshots`` writes them into docs/)."""
