@@ -19,7 +19,7 @@ Category = Literal["essential", "analytics", "preferences", "marketing"]
 Storage = Literal["cookie", "localStorage", "sessionStorage"]
 
 CATEGORIES: dict[Category, str] = {
-    "essential": "Needed to sign in and to keep you safe. Always on.",
+    "essential": "Needed to sign in and to keep you safe.",
     "analytics": "First-party page views, aggregated per day, so we can improve the "
                  "dashboard. Stored without your IP address; never shared.",
     "preferences": "Remember your theme, time zone and table density. Without them your "

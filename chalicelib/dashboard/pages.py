@@ -39,11 +39,11 @@ def profile(visit: Visit) -> Response:
 
 @page("/dashboard/profile", ("POST",))
 def update_profile(visit: Visit) -> Response:
-    users = visit.services.users
-    users.update_profile(visit.user, visit.field("name"), visit.field("company"))
+    profile = visit.services.profile
+    profile.update_profile(visit.user, visit.field("name"), visit.field("company"))
     new_email = visit.field("email").strip()
     if new_email and new_email.lower() != visit.user.email:
-        users.request_email_change(visit.user, new_email, visit.now)
+        profile.request_email_change(visit.user, new_email, visit.now)
         return visit.redirect("/dashboard/profile?done=confirm-email")
     return visit.redirect("/dashboard/profile?done=saved")
 
@@ -56,7 +56,7 @@ def confirm_email(visit: Visit) -> Response:
             visit.services.users.peek_link("email", token, visit.now)
             return visit.render("confirm_link.html", token=token, action=visit.request.path,
                                 title="Confirm your new email", button="Confirm")
-        visit.services.users.confirm_email_change(token, visit.now)
+        visit.services.profile.confirm_email_change(token, visit.now)
     except InvalidLink as err:
         return visit.render("error.html", status=err.status, error=err)
     return visit.redirect("/dashboard/profile?done=email-changed")
@@ -64,7 +64,7 @@ def confirm_email(visit: Visit) -> Response:
 
 @page("/dashboard/profile/export")
 def export_profile(visit: Visit) -> Response:
-    data = visit.services.users.export(visit.user)
+    data = visit.services.profile.export(visit.user)
     return visit.respond(json.dumps(data, indent=2, default=str), 200, JSON, {
         "Content-Disposition": 'attachment; filename="letterbox-my-data.json"'})
 
@@ -73,7 +73,7 @@ def export_profile(visit: Visit) -> Response:
 def delete_profile(visit: Visit) -> Response:
     if visit.field("confirm") != "delete":
         raise ValidationFailed("confirm: tick the box to delete your user")
-    visit.services.users.delete_self(visit.user)  # ends every session of the user too
+    visit.services.profile.delete_self(visit.user)  # ends every session of the user too
     visit.clear_cookie("lb_session")
     visit.clear_cookie("lb_csrf")
     return visit.redirect("/dashboard/signin")
@@ -81,7 +81,7 @@ def delete_profile(visit: Visit) -> Response:
 
 @page("/dashboard/profile/handover", ("POST",), role="owner")
 def hand_over(visit: Visit) -> Response:
-    visit.services.users.hand_over(visit.user, visit.field("user_id"))
+    visit.services.profile.hand_over(visit.user, visit.field("user_id"))
     return visit.redirect("/dashboard/profile?done=handed-over")
 
 
@@ -98,7 +98,7 @@ def enable_totp(visit: Visit) -> Response:
 def dismiss_notice(visit: Visit, notice_id: str) -> Response:
     if notice_id not in {n["notice_id"] for n in visit.services.notices.all()}:
         raise NotFound("no such notice")
-    visit.services.users.dismiss_notice(visit.user, notice_id)
+    visit.services.profile.dismiss_notice(visit.user, notice_id)
     return visit.redirect(_back(visit))
 
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from chalicelib.dashboard.analytics import AnalyticsService
     from chalicelib.dashboard.consent import ConsentService
     from chalicelib.dashboard.notices import NoticeService
+    from chalicelib.dashboard.profile import ProfileService
     from chalicelib.dashboard.sessions import SessionService
     from chalicelib.dashboard.users import UserService
     from chalicelib.wiring import Container
@@ -65,6 +66,11 @@ class Dashboard:
         return UserService(self.store, Argon2Passwords(), self._hash("dashboard-user"),
                            self.container.secrets, lambda: self.mailer,
                            self.container.settings.public_base_url, account_open)
+
+    @cached_property
+    def profile(self) -> ProfileService:
+        from chalicelib.dashboard.profile import ProfileService
+        return ProfileService(self.users)
 
     @cached_property
     def sessions(self) -> SessionService:

@@ -11,12 +11,11 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from chalicelib.clock import iso
 from chalicelib.dashboard.users import User, UserService, new_token, token_hash
 from chalicelib.errors import LetterboxError, RateLimited
-from chalicelib.retention import DataClass, lifetime_seconds
+from chalicelib.retention import DataClass
 
 WINDOW = timedelta(minutes=15)
 LIMITS = {"address": 5, "client": 30}  # failures per window before sign-in pauses
@@ -131,10 +130,3 @@ class SessionService:
     def keep_prefs(self, session: Session, prefs: dict[str, str]) -> None:
         """Preferences without consent live in the session only: they end with the visit."""
         self._store.update_session(session.id_hash, {"prefs": prefs})
-
-    @staticmethod
-    def max_age(remember: bool) -> int | None:
-        return lifetime_seconds(DataClass.DASHBOARD_SESSION_REMEMBERED) if remember else None
-
-    def public(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {k: item.get(k) for k in ("created_at", "remember", "expires_at")}

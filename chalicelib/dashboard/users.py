@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from chalicelib.clock import iso
-from chalicelib.errors import Conflict, Forbidden, LetterboxError, NotFound, ValidationFailed
+from chalicelib.errors import Conflict, LetterboxError, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.retention import DataClass
 
@@ -120,7 +120,7 @@ class UserService:
         self.passwords = passwords
         self._keyed_hash = keyed_hash
         self._secrets = secrets
-        self._mailer = mailer
+        self.mailer = mailer
         self._base_url = base_url.rstrip("/")
         self.account_open = account_exists
 
@@ -155,12 +155,12 @@ class UserService:
 
     def remove_user(self, account_id: str, user_id: str) -> None:
         user = self.get(account_id, user_id)
-        if user.role == "owner" and self._owners(account_id) == [user.user_id]:
+        if user.role == "owner" and self.owners(account_id) == [user.user_id]:
             raise Conflict("the account's only owner cannot be removed; hand over first")
         self.store.delete_user_sessions(user.user_id)
         self.store.delete_user(account_id, user.user_id, self.email_hash(user.email))
 
-    def _owners(self, account_id: str) -> list[str]:
+    def owners(self, account_id: str) -> list[str]:
         return [u.user_id for u in self.list_users(account_id)
                 if u.role == "owner" and u.status == "active"]
 
@@ -209,7 +209,7 @@ class UserService:
 
     def send_link(self, kind: str, email: str, now: datetime) -> None:
         """Sign-in link or reset by email; silent whether or not the address has a user."""
-        mailer = self._mailer()
+        mailer = self.mailer()
         item = self.store.user_by_email(self.email_hash(email)) if "@" in email else None
         if mailer is None or item is None or item.get("status") != "active":
             return
@@ -259,68 +259,6 @@ class UserService:
     @staticmethod
     def _context(user: User) -> dict[str, str]:
         return {"account_id": user.account_id, "user_id": user.user_id, "purpose": "totp"}
-
-    # The user's own data
-
-    def update_profile(self, user: User, name: str, company: str) -> User:
-        self.store.update_user(user.account_id, user.user_id,
-                               {"name": name.strip()[:200], "company": company.strip()[:200]})
-        return self.get(user.account_id, user.user_id)
-
-    def request_email_change(self, user: User, new_email: str, now: datetime) -> None:
-        address = normalize_email(new_email)
-        if address == user.email:
-            return
-        mailer = self._mailer()
-        if mailer is None:
-            raise Conflict("email is not configured on this deployment; ask an operator")
-        url = self.issue_link("email", user, now, new_email=address)
-        mailer.send(address, "Confirm your new Letterbox email",
-                    f"Confirm this address for your Letterbox dashboard user:\n\n{url}\n\n"
-                    "The link works once, for 1 hour.\n")
-
-    def confirm_email_change(self, token: str, now: datetime) -> User:
-        user, link = self.take_link("email", token, now)
-        new_email = str(link["new_email"])
-        if not self.store.change_email(self.store.get_user(user.account_id, user.user_id),
-                                       new_email, self.email_hash(user.email),
-                                       self.email_hash(new_email)):
-            raise Conflict("another dashboard user already has this email")
-        return self.get(user.account_id, user.user_id)
-
-    def export(self, user: User) -> dict[str, Any]:
-        item = self.store.get_user(user.account_id, user.user_id) or {}
-        public = ("user_id", "account_id", "email", "name", "company", "role", "status",
-                  "created_at")
-        sessions = [{k: s.get(k) for k in ("created_at", "remember", "expires_at")}
-                    for s in self.store.user_sessions(user.user_id)]
-        consents = [{k: c.get(k) for k in ("created_at", "registry_version", "categories",
-                                            "source")}
-                    for c in self.store.consents_of_user(user.user_id)]
-        return {"user": {k: item.get(k) for k in public},
-                "two_step_sign_in": bool(item.get("totp_secret")),
-                "password": "set (stored only as an argon2id hash)" if item.get("password_hash")
-                else "not set",
-                "sessions": sessions, "consent_records": consents,
-                "dismissed_notices": sorted(item.get("dismissed_notices", []))}
-
-    def hand_over(self, owner: User, to_user_id: str) -> None:
-        if owner.role != "owner":
-            raise Forbidden("only an owner can hand over ownership")
-        target = self.get(owner.account_id, to_user_id)  # 404 for another account's user
-        if target.user_id == owner.user_id or target.status != "active":
-            raise ValidationFailed("hand over to another active user of this account")
-        self.store.update_user(owner.account_id, target.user_id, {"role": "owner"})
-        self.store.update_user(owner.account_id, owner.user_id, {"role": "admin"})
-
-    def delete_self(self, user: User) -> None:
-        if user.role == "owner" and self._owners(user.account_id) == [user.user_id]:
-            raise Conflict("you are the account's only owner: hand over ownership first")
-        self.remove_user(user.account_id, user.user_id)
-
-    def dismiss_notice(self, user: User, notice_id: str) -> None:
-        dismissed = sorted(user.dismissed | {notice_id})[-200:]
-        self.store.update_user(user.account_id, user.user_id, {"dismissed_notices": dismissed})
 
     def closed_account(self, account_id: str, now: datetime) -> None:
         """Account closure: sessions end now; address claims expire with the account."""
