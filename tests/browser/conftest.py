@@ -56,7 +56,12 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     process = subprocess.Popen([sys.executable, "-m", "letterbox.local.devserver"], cwd=ROOT,
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        dev = wait_until_serving(state, process)
+        try:  # a loaded CI machine (2 cores, other stacks starting) can take minutes
+            dev = wait_until_serving(state, process, timeout=360)
+        except RuntimeError as err:
+            log.flush()
+            tail = (state.parent / "dev.log").read_text()[-3000:]
+            raise RuntimeError(f"{err}; the stack's log ends with:\n{tail}") from err
         yield Portal(state=state, dev=dev, origin=dev["api_url"])
     finally:
         if process.poll() is None:
