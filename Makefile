@@ -4,23 +4,37 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint package bench docs screenshots clean
+.PHONY: dev test lint lock check-install package bench docs screenshots clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# requirements-dev.lock pins every package, transitive ones too; `make lock` regenerates it.
+$(STAMP): requirements.txt requirements-dev.txt requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 dev: $(STAMP)
 	$(BIN)/python -m letterbox.local.devserver
 
-test: $(STAMP)
+test: lint check-install
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# After editing requirements.txt or requirements-dev.txt: pin the whole tree again.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url \
+		--no-emit-find-links --output-file requirements-dev.lock requirements-dev.txt
+
+# A plain (non-editable) install imports every package of the source tree: the wheel goes
+# into build/check-install, which comes first on the path (the dependencies are .venv's).
+check-install: $(STAMP)
+	rm -rf build/check-install build/lib  # setuptools would reuse a stale build/lib
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		--target build/check-install .
+	cd build && PYTHONPATH=check-install ../$(BIN)/python ../tests/install_check.py ..
 
 package: $(STAMP)
 	rm -rf build

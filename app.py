@@ -7,10 +7,10 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Rate, Response, SQSEvent
 
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import (account, domains, edge, emails, letters, logs, provider_webhooks,
+from chalicelib.api.routes import (account, domains, edge, emails, letters, logs, provider_webhooks,
                                smtp, suppressions, templates, tracking, webhooks)
-from chalicelib.web import Api, Call, json_error_middleware
-from chalicelib.dashboard.pages import blueprint as dashboard
+from chalicelib.api.web import Api, Call, json_error_middleware
+from chalicelib.api.dashboard.pages import blueprint as dashboard
 
 app = Chalice(app_name="letterbox")
 app.debug = False
@@ -49,61 +49,61 @@ def observe(event: Any, get_response: Any) -> Any:
 @api.operation("GET", "/v1/openapi.json", summary="This API's OpenAPI 3.1 document",
                responses={200: None}, scope=None, tags=("meta",))
 def openapi_document(call: Call) -> Response:
-    from chalicelib.openapi import build_document
+    from chalicelib.api.openapi import build_document
     operations = [op for module_api in APIS for op in module_api.operations]
     return Response(body=build_document(operations, version="1"), status_code=200,
                     headers={"Content-Type": "application/json"})
 
 
+def _consume(batch: str, event: SQSEvent) -> dict[str, Any]:
+    """Queue glue, imported on first use: a cold API call never pays for it."""
+    from chalicelib.consumers import SQS_BATCHES
+    return SQS_BATCHES[batch](event.to_dict(), event.context)
+
+
 @app.on_sqs_message(queue=SEND_QUEUE, batch_size=10, maximum_batching_window_in_seconds=1)
 def send_worker(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.worker import process_send_batch
-    return process_send_batch(event.to_dict(), event.context)
+    return _consume("send", event)
 
 
 @app.on_sqs_message(queue=SEND_DEAD_LETTERS, batch_size=10)
 def send_dead_letters(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.worker import process_dead_letters
-    return process_dead_letters(event.to_dict(), event.context)
+    return _consume("send_dead_letters", event)
 
 
 @app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10)
 def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.worker import process_webhook_batch
-    return process_webhook_batch(event.to_dict(), event.context)
+    return _consume("webhooks", event)
 
 
 @app.on_sqs_message(queue=SES_EVENTS_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)
 def ingest_ses_events(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.worker import process_ses_event_batch
-    return process_ses_event_batch(event.to_dict(), event.context)
+    return _consume("ses_events", event)
 
 
 @app.on_sqs_message(queue=LETTER_QUEUE, batch_size=5)
 def submit_letters(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.worker import process_letter_batch
-    return process_letter_batch(event.to_dict(), event.context)
+    return _consume("letters", event)
 
 
 @app.on_sqs_message(queue=LETTER_DEAD_LETTERS, batch_size=10)
 def letter_dead_letters(event: SQSEvent) -> dict[str, Any]:
-    from chalicelib.worker import process_letter_dead_letters
-    return process_letter_dead_letters(event.to_dict(), event.context)
+    return _consume("letter_dead_letters", event)
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def poll_letter_tracking(event: Any) -> dict[str, Any]:
-    from chalicelib.worker import poll_tracking
+    from chalicelib.consumers import poll_tracking
     return poll_tracking()
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def sweep_scheduled(event: Any) -> dict[str, Any]:
-    from chalicelib.worker import sweep_scheduled as sweep
+    from chalicelib.consumers import sweep_scheduled as sweep
     return sweep()
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def purge_expired(event: Any) -> dict[str, Any]:
-    from chalicelib.worker import run_purge
+    from chalicelib.consumers import run_purge
     return run_purge(getattr(event, "context", None))

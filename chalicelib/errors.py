@@ -1,4 +1,4 @@
-"""The one error hierarchy. ``chalicelib.web`` maps it to HTTP in one place."""
+"""The one error hierarchy. ``chalicelib.api.web`` maps it to HTTP in one place."""
 
 from __future__ import annotations
 
@@ -102,9 +102,15 @@ class InternalError(LetterboxError):
     code = "internal_error"
 
 
-class TransientFailure(Exception):
-    """A dependency failed in a way that a retry may fix (throttling, 5xx)."""
+class RetryableFailure(Exception):
+    """The one "try again later": a dependency failed in a way a retry may fix (throttling,
+    5xx, a claim another attempt holds). ``retry_after``: seconds, when the other side said.
+    The API answers it with 503 and Retry-After; a queue record goes back with a backoff."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PermanentFailure(Exception):
-    """A dependency refused the work for good; retrying cannot help."""
+    """The one "give up": the work was refused for good; retrying cannot help."""

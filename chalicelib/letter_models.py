@@ -10,9 +10,6 @@ from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from chalicelib.models import FieldError, InputModel, OutputModel
 
-LETTER_STATUSES = ("created", "submitted", "in_transit", "out_for_delivery", "delivered",
-                   "returned_to_sender", "exception", "cancelled")
-TERMINAL = frozenset({"delivered", "returned_to_sender", "cancelled"})
 CarrierName = Literal["auto", "usps", "fedex", "dhl", "sandbox"]
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 

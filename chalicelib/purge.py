@@ -13,11 +13,13 @@ checkpointed, so a run cut off by the Lambda timeout resumes where it stopped.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.ids import new_id
 from chalicelib.retention import POLICY
 
 Key = dict[str, str]
@@ -59,9 +61,48 @@ class PurgeReport:
         return asdict(self)
 
 
+class Deadline:
+    """Out of time once ``seconds`` have passed since it was made."""
+
+    def __init__(self, seconds: float) -> None:
+        self._at = time.monotonic() + seconds
+
+    def __call__(self) -> bool:
+        return time.monotonic() > self._at
+
+
+class RetentionJobs(Protocol):
+    def put_retention_job(self, account_id: str, days: int, version: str,
+                          not_before: int) -> None: ...
+
+
+class RetentionCache(Protocol):
+    ttl_seconds: float
+
+    def forget(self, account_id: str) -> None: ...
+
+
+class RetentionChange:
+    """An account's new period: new events follow it at once (here), stored ones by a purge
+    job that waits until every warm Lambda's cache has the new period."""
+
+    def __init__(self, cache: RetentionCache, jobs: RetentionJobs) -> None:
+        self._cache = cache
+        self._jobs = jobs
+
+    def __call__(self, account_id: str, days: int, now: datetime) -> None:
+        self._cache.forget(account_id)
+        self._jobs.put_retention_job(account_id, days, version=new_id("aud"),
+                                     not_before=int(now.timestamp() + self._cache.ttl_seconds))
+
+
+def never() -> bool:
+    return False
+
+
 class Purger:
     def __init__(self, store: PurgeStore, objects: ObjectStore,
-                 out_of_time: Callable[[], bool] = lambda: False,
+                 out_of_time: Callable[[], bool] = never,
                  on_account_erased: list[Callable[[str, list[str]], None]] | None = None
                  ) -> None:
         self._store = store
@@ -165,3 +206,16 @@ class Purger:
                 stale = self._objects.keys_older_than(rule.s3_prefix,
                                                       now - timedelta(days=rule.days))
                 report.objects_deleted += self._objects.delete_many(stale)
+
+
+class EraseNow:
+    """Erase a closed account within the API call's time, or leave the rest to the purge."""
+
+    def __init__(self, purger_until: Callable[[Callable[[], bool]], Purger],
+                 seconds: float = 20) -> None:
+        self._purger_until = purger_until  # built on use: most closures never erase at once
+        self._seconds = seconds
+
+    def __call__(self, account_id: str) -> bool:
+        purger = self._purger_until(Deadline(self._seconds))
+        return purger.erase_account(account_id, PurgeReport())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -22,11 +22,10 @@ from chalicelib.email_models import (MAX_RAW_BYTES, BatchAccepted, BatchItemResu
                                      Reschedule, SendCommand, SendEmailRequest)
 from chalicelib.errors import (AccountPaused, Conflict, DomainNotVerified, Forbidden,
                                LetterboxError, NotFound,
-                               PayloadTooLarge, TransientFailure, ValidationFailed)
+                               PayloadTooLarge, RetryableFailure, ValidationFailed)
 from chalicelib.ids import has_prefix, new_id
 from chalicelib.models import domain_of, error_fields
-
-SQS_MAX_DELAY = timedelta(minutes=15)
+from chalicelib.vocabulary import EMAIL_WAITING, SQS_MAX_DELAY, EmailEventType, Event, FailureReason
 SCHEDULE_SHARDS = 8  # spreads the sweep's index partition
 
 
@@ -64,14 +63,6 @@ class Quota(Protocol):
 
 class TemplateSource(Protocol):
     def source(self, account_id: str, template_id: str) -> dict[str, Any]: ...
-
-
-def new_event(message_id: str, kind: str, now: datetime, *, recipient: str | None = None,
-              tags: list[dict[str, str]] | None = None, metadata: dict[str, str] | None = None,
-              **data: Any) -> dict[str, Any]:
-    return {"event_id": new_id("evt"), "message_id": message_id, "type": kind,
-            "timestamp": iso(now), "recipient": recipient, "tags": tags or [],
-            "metadata": metadata or {}, "data": data}
 
 
 def schedule_keys(account_id: str, message_id: str, due: datetime) -> dict[str, str]:
@@ -134,12 +125,13 @@ class EmailService:
         tags = [t.model_dump() for t in request.tags]
         due = request.scheduled_at if request.scheduled_at and request.scheduled_at > now \
             else None
+        status = EmailEventType.SCHEDULED if due else EmailEventType.QUEUED
         message = {"message_id": message_id, "account_id": principal.account_id,
                    "from": request.from_, "to": request.to, "cc": request.cc,
                    "bcc": request.bcc, "reply_to": request.reply_to, "subject": request.subject,
                    "template_id": request.template_id, "stream": request.stream, "tags": tags,
                    "metadata": request.metadata, "track_opens": request.track_opens,
-                   "track_clicks": request.track_clicks, "status": "scheduled" if due else "queued",
+                   "track_clicks": request.track_clicks, "status": status,
                    "created_at": iso(now), "updated_at": iso(now), "schedule_version": 0}
         body = command.model_dump_json(by_alias=True).encode()
         offload_key, delay = None, 0
@@ -153,8 +145,8 @@ class EmailService:
         elif len(body) > self._offload_bytes:
             offload_key = f"offload/{principal.account_id}/{message_id}.json"
         message["offload_key"] = offload_key
-        event = new_event(message_id, "scheduled" if due else "queued", now, tags=tags,
-                          metadata=request.metadata)
+        event = Event.email(message_id, status, now, tags=tags,
+                            metadata=request.metadata).item()
         return Prepared(message, event, command, None if delay < 0 else delay, offload_key)
 
     def _queue_item(self, item: Prepared) -> BaseModel:
@@ -179,7 +171,7 @@ class EmailService:
         if item.delay is not None:
             try:
                 self._queue.enqueue(queued, item.delay)
-            except TransientFailure:
+            except RetryableFailure:
                 self._fail_unqueued(item, now)
                 raise
         return self._accepted(item)
@@ -225,10 +217,11 @@ class EmailService:
     def _fail_unqueued(self, item: Prepared, now: datetime) -> None:
         """The queue refused it: show ``failed`` rather than a ``queued`` that never moves."""
         message = item.message
-        self._messages.transition(message["account_id"], message["message_id"], "failed",
-                                  new_event(message["message_id"], "failed", now,
-                                            reason="queue_unavailable"),
-                                  now, from_status=("queued", "scheduled"))
+        self._messages.transition(message["account_id"], message["message_id"],
+                                  EmailEventType.FAILED,
+                                  Event.email(message["message_id"], EmailEventType.FAILED, now,
+                                              reason=FailureReason.QUEUE_UNAVAILABLE).item(),
+                                  now, from_status=EMAIL_WAITING)
         if item.offload_key:
             self._content.delete(item.offload_key)
 
@@ -256,8 +249,8 @@ class EmailService:
 
     def cancel(self, principal: Principal, message_id: str, now: datetime) -> EmailOut:
         message, _ = self._owned(principal, message_id)
-        event = new_event(message_id, "cancelled", now, tags=message.get("tags"),
-                          metadata=message.get("metadata"))
+        event = Event.email(message_id, EmailEventType.CANCELLED, now, tags=message.get("tags"),
+                            metadata=message.get("metadata")).item()
         if not self._messages.cancel(principal.account_id, message_id, event, now):
             raise Conflict(f"email {message_id} is {message['status']} and can no longer be "
                            "cancelled")

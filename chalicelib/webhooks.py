@@ -22,10 +22,11 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel
 
 from chalicelib.accounts import Principal
-from chalicelib.adapters.webhook_http import BlockedDestination, PostResult
 from chalicelib.clock import iso
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import has_prefix, new_id
+from chalicelib.vocabulary import SQS_MAX_DELAY as QUEUE_MAX_DELAY
+from chalicelib.vocabulary import Event
 from chalicelib.models import (EVENT_TYPES, WebhookAttemptList, WebhookAttemptOut, WebhookCreate,
                                WebhookDelivery, WebhookList, WebhookOut, WebhookUpdate,
                                WebhookWithSecret)
@@ -33,7 +34,7 @@ from chalicelib.models import (EVENT_TYPES, WebhookAttemptList, WebhookAttemptOu
 # Seconds after a failure before the next try: 8 tries over about 27.6 hours.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 ROTATION_OVERLAP_SECONDS = 24 * 3600
-SQS_MAX_DELAY = 900
+SQS_MAX_DELAY = int(QUEUE_MAX_DELAY.total_seconds())
 
 
 class Store(Protocol):
@@ -57,8 +58,23 @@ class Queue(Protocol):
     def enqueue_many(self, commands: list[tuple[BaseModel, int]]) -> list[str | None]: ...
 
 
+class PostOutcome(Protocol):
+    """One attempt: the HTTP status (None: no answer), what went wrong, how long it took."""
+
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def duration_ms(self) -> int: ...
+    @property
+    def ok(self) -> bool: ...
+
+
 class Poster(Protocol):
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> PostResult: ...
+    """Posts to a customer endpoint; a refused destination is an outcome, not an error."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> PostOutcome: ...
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -177,12 +193,10 @@ class WebhookService:
 
     def send_test(self, principal: Principal, webhook_id: str, now: datetime) -> WebhookOut:
         record = self._owned(principal, webhook_id)
-        event_id = new_id("evt")
-        event = {"event_id": event_id, "type": "webhook.test", "timestamp": iso(now),
-                 "message_id": None, "data": {"message": "Letterbox test event"}}
+        event = Event.webhook_test(now)
         self._queue.enqueue(WebhookDelivery(
-            account_id=principal.account_id, webhook_id=webhook_id, event_id=event_id,
-            payload=payload_for(principal.account_id, event)))
+            account_id=principal.account_id, webhook_id=webhook_id, event_id=event.event_id,
+            payload=payload_for(principal.account_id, event.item())))
         return self._out(record)
 
     def attempts(self, principal: Principal, webhook_id: str) -> WebhookAttemptList:
@@ -254,10 +268,7 @@ class WebhookDeliverer:
         headers = {"webhook-id": delivery.event_id, "webhook-timestamp": str(timestamp),
                    "webhook-signature": self._signatures(delivery.account_id, hook,
                                                          delivery.event_id, timestamp, body)}
-        try:
-            result = self._poster.post(hook["url"], body, headers)
-        except BlockedDestination as err:
-            result = PostResult(None, f"blocked: {err}", 0)
+        result = self._poster.post(hook["url"], body, headers)
         self._store.log_attempt(delivery.account_id, {
             "attempt_id": new_id("wha"), "webhook_id": delivery.webhook_id,
             "event_id": delivery.event_id, "attempt": delivery.attempt,

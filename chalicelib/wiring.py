@@ -1,20 +1,23 @@
 """The one place adapters and services are built: lazily, once per warm Lambda.
 
-Tests and local mode call ``reset()`` after changing the environment, or ``use()`` to swap
-in a fake; nothing else constructs a boto3 client.
+It only constructs and passes named collaborators; what they do lives in their modules.
+Read it by capability: storage, sending, tracking, webhooks, physical mail, accounts and
+retention, domains and SMTP, the API edge. Tests and local mode call ``reset()`` after
+changing the environment, or ``use()`` to swap in a fake; nothing else constructs a boto3
+client.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from chalicelib.accounts import AccountService, RetentionDays
     from chalicelib.adapters.account_store import DynamoAccountStore
     from chalicelib.adapters.dns_lookup import DnsLookup
@@ -25,18 +28,18 @@ if TYPE_CHECKING:
     from chalicelib.adapters.message_store import DynamoMessageStore
     from chalicelib.adapters.purge_store import DynamoPurgeStore
     from chalicelib.adapters.s3 import S3ContentStore
-    from chalicelib.adapters.ses import EmailSender
+    from chalicelib.ports import EmailSender
     from chalicelib.adapters.ses_identities import SesV2Identities
     from chalicelib.adapters.sqs import SqsQueue
     from chalicelib.addresses import AddressService
     from chalicelib.carriers.registry import Carriers
-    from chalicelib.dashboard.services import Dashboard
-    from chalicelib.delivery import SendWorker
+    from chalicelib.api.dashboard.services import Dashboard
+    from chalicelib.send_worker import SendWorker
     from chalicelib.domains import DomainKeyring, DomainService
-    from chalicelib.edge import ApiEdge
+    from chalicelib.api.edge import ApiEdge
     from chalicelib.idempotency import IdempotentRequests
-    from chalicelib.ingest import ProviderEventService
-    from chalicelib.letters import LetterService, LetterSubmitter, LetterTracker, Printer
+    from chalicelib.tracking.ses_events import ProviderEventService
+    from chalicelib.physical_mail import LetterService, LetterSubmitter, LetterTracker, Printer
     from chalicelib.limits import Limits
     from chalicelib.logs import LogService
     from chalicelib.privacy import PrivacyService
@@ -46,8 +49,8 @@ if TYPE_CHECKING:
     from chalicelib.suppressions import SuppressionService
     from chalicelib.templates import TemplateService
     from chalicelib.tokens import TokenSigner
-    from chalicelib.tracking import TrackingService
-    from chalicelib.unsubscribe import UnsubscribeService
+    from chalicelib.tracking.opens_clicks import TrackingService
+    from chalicelib.tracking.unsubscribe import UnsubscribeService
     from chalicelib.webhooks import WebhookDeliverer, WebhookService
 
 
@@ -87,33 +90,29 @@ class Container:
     @cached_property
     def message_store(self) -> DynamoMessageStore:
         from chalicelib.adapters.message_store import DynamoMessageStore
-        return DynamoMessageStore(self.table, on_events=lambda account_id, events:
-                                  self.webhooks.publish(account_id, events),
+        return DynamoMessageStore(self.table, on_events=self.publish_events,
                                   retention_days=self.retention_days)
+
+    def publish_events(self, account_id: str, events: list[dict[str, Any]]) -> None:
+        """The stores' fan-out to webhooks, built on the first event rather than with them."""
+        self.webhooks.publish(account_id, events)
+
+    @cached_property
+    def message_reader(self) -> DynamoMessageStore:
+        """Reads only (metadata joined on read): webhooks and logs need it, and the writing
+        store needs webhooks."""
+        from chalicelib.adapters.message_store import DynamoMessageStore
+        return DynamoMessageStore(self.table)
 
     @cached_property
     def purge_store(self) -> DynamoPurgeStore:
         from chalicelib.adapters.purge_store import DynamoPurgeStore
         return DynamoPurgeStore(self.table)
 
-    def purger(self, out_of_time: Callable[[], bool] = lambda: False) -> Purger:
-        from chalicelib.purge import Purger
-        return Purger(self.purge_store, self.content, out_of_time,
+    def purger(self, out_of_time: Callable[[], bool] | None = None) -> Purger:
+        from chalicelib.purge import Purger, never
+        return Purger(self.purge_store, self.content, out_of_time or never,
                       on_account_erased=[self.domains.forget_identities])
-
-    def _retention_changed(self, account_id: str, days: int, now: datetime) -> None:
-        from chalicelib.ids import new_id
-        self.retention_days.forget(account_id)
-        self.purge_store.put_retention_job(
-            account_id, days, version=new_id("aud"),
-            not_before=int(now.timestamp() + self.retention_days.ttl_seconds))
-
-    def _erase_now(self, account_id: str) -> bool:
-        """Erase a closed account within the API call's time, or leave it to the purge."""
-        from chalicelib.purge import PurgeReport
-        deadline = time.monotonic() + 20
-        purger = self.purger(lambda: time.monotonic() > deadline)
-        return purger.erase_account(account_id, PurgeReport())
 
     @cached_property
     def carriers(self) -> Carriers:
@@ -133,8 +132,7 @@ class Container:
     @cached_property
     def letter_store(self) -> DynamoLetterStore:
         from chalicelib.adapters.letter_store import DynamoLetterStore
-        return DynamoLetterStore(self.table, on_events=lambda account_id, events:
-                                 self.webhooks.publish(account_id, events),
+        return DynamoLetterStore(self.table, on_events=self.publish_events,
                                  retention_days=self.retention_days)
 
     @cached_property
@@ -145,7 +143,7 @@ class Container:
     @cached_property
     def printer(self) -> Printer | None:
         from chalicelib.adapters.secrets import DeploymentSecret
-        from chalicelib.printing import LocalPrinter, PartnerPrinter
+        from chalicelib.adapters.printing import LocalPrinter, PartnerPrinter
         if self.settings.letters_dir is not None:
             return LocalPrinter(self.settings.letters_dir)
         if self.settings.print_endpoint_url:
@@ -156,20 +154,20 @@ class Container:
 
     @cached_property
     def letters(self) -> LetterService:
-        from chalicelib.letters import LetterService
+        from chalicelib.physical_mail import LetterService
         return LetterService(self.letter_store, self.content, self.letter_queue, self.carriers,
                              self.settings.letter_cancel_window_seconds,
                              can_print=self.printer is not None)
 
     @cached_property
     def letter_submitter(self) -> LetterSubmitter:
-        from chalicelib.letters import LetterSubmitter
+        from chalicelib.physical_mail import LetterSubmitter
         assert self.printer is not None, "letters are refused when nothing can print them"
         return LetterSubmitter(self.letter_store, self.content, self.carriers, self.printer)
 
     @cached_property
     def letter_tracker(self) -> LetterTracker:
-        from chalicelib.letters import LetterTracker
+        from chalicelib.physical_mail import LetterTracker
         return LetterTracker(self.letter_store, self.carriers,
                              self.settings.tracking_requests_per_carrier)
 
@@ -195,28 +193,37 @@ class Container:
         from chalicelib.adapters.webhook_store import DynamoWebhookStore
         from chalicelib.webhooks import WebhookService
         return WebhookService(DynamoWebhookStore(self.table), self.secrets, self.webhook_queue,
-                              self.settings.local_mode, metadata_of=lambda account_id, ids:
-                              self.message_store.metadata_of(account_id, ids))
+                              self.settings.local_mode,
+                              metadata_of=self.message_reader.metadata_of)
 
     @cached_property
     def webhook_deliverer(self) -> WebhookDeliverer:
         from chalicelib.adapters.webhook_http import PinnedPoster
+        from chalicelib.adapters.webhook_posting import GuardedPoster
         from chalicelib.adapters.webhook_store import DynamoWebhookStore
         from chalicelib.webhooks import WebhookDeliverer
+        poster = GuardedPoster(PinnedPoster(allow_loopback_http=self.settings.local_mode))
         return WebhookDeliverer(DynamoWebhookStore(self.table), self.secrets, self.webhook_queue,
-                                PinnedPoster(allow_loopback_http=self.settings.local_mode))
+                                poster)
 
     @cached_property
     def accounts(self) -> AccountService:
         from chalicelib.accounts import AccountService
-        return AccountService(self.account_store, on_close=[
-            self.domain_store.start_closure_clock, self.smtp.revoke_all,
-            lambda account_id, now: self.dashboard.users.closed_account(account_id, now)],
-            on_retention_change=self._retention_changed, erase_now=self._erase_now)
+        from chalicelib.purge import EraseNow, RetentionChange
+        return AccountService(
+            self.account_store,
+            on_close=[self.domain_store.start_closure_clock, self.smtp.revoke_all,
+                      self._close_dashboard_users],
+            on_retention_change=RetentionChange(self.retention_days, self.purge_store),
+            erase_now=EraseNow(self.purger))
+
+    def _close_dashboard_users(self, account_id: str, now: datetime) -> None:
+        """Closure ends dashboard sessions; built only then (argon2 stays off cold starts)."""
+        self.dashboard.users.closed_account(account_id, now)
 
     @cached_property
     def dashboard(self) -> Dashboard:
-        from chalicelib.dashboard.services import Dashboard
+        from chalicelib.api.dashboard.services import Dashboard
         return Dashboard(self)
 
     @cached_property
@@ -248,8 +255,12 @@ class Container:
 
     @cached_property
     def edge(self) -> ApiEdge:
-        from chalicelib.edge import ApiEdge
-        return ApiEdge(self.accounts, self.limits, lambda: self.idempotency)
+        from chalicelib.api.edge import ApiEdge
+        return ApiEdge(self.accounts, self.limits, self.idempotent_requests)
+
+    def idempotent_requests(self) -> IdempotentRequests:
+        """Built on the first POST that carries a key: a GET never pays for it."""
+        return self.idempotency
 
     @cached_property
     def templates(self) -> TemplateService:
@@ -265,16 +276,16 @@ class Container:
 
     @cached_property
     def unsubscribe(self) -> UnsubscribeService:
-        from chalicelib.unsubscribe import UnsubscribeService
+        from chalicelib.tracking.unsubscribe import UnsubscribeService
         return UnsubscribeService(self.tokens, self.message_store, self.suppressions)
 
     @cached_property
     def provider_events(self) -> ProviderEventService:
         from chalicelib.adapters.https_fetch import local_or_fetch
         from chalicelib.adapters.sns_subscriptions import SnsSubscriptions
-        from chalicelib.ingest import ProviderEventService
-        from chalicelib.protection import AccountProtection
-        from chalicelib.sns import SnsVerifier
+        from chalicelib.tracking.ses_events import ProviderEventService
+        from chalicelib.tracking.protection import AccountProtection
+        from chalicelib.tracking.sns import SnsVerifier
         verifier = SnsVerifier(local_or_fetch(self.settings.sns_local_cert_file),
                                {self.settings.ses_events_topic_arn})
         protection = AccountProtection(
@@ -320,7 +331,7 @@ class Container:
         from chalicelib.domains import DomainService
         return DomainService(self.domain_store, self.secrets, self.ses_identities, self.dns,
                              self.settings.region,
-                             on_verified_domains_changed=lambda a: self.smtp.refresh_policies(a))
+                             on_verified_domains_changed=self.smtp.refresh_policies)
 
     @cached_property
     def smtp(self) -> SmtpCredentialService:
@@ -347,7 +358,7 @@ class Container:
 
     @cached_property
     def send_worker(self) -> SendWorker:
-        from chalicelib.delivery import SendWorker
+        from chalicelib.send_worker import SendWorker
         return SendWorker(self.message_store, self.email_sender, self.keyring, self.content,
                           self.suppressions, self.tokens, self.settings.public_base_url,
                           self.tracking)
@@ -355,12 +366,11 @@ class Container:
     @cached_property
     def logs(self) -> LogService:
         from chalicelib.logs import LogService
-        return LogService(self.table, lambda account_id, ids:
-                          self.message_store.metadata_of(account_id, ids))
+        return LogService(self.table, self.message_reader.metadata_of)
 
     @cached_property
     def tracking(self) -> TrackingService:
-        from chalicelib.tracking import TrackingService
+        from chalicelib.tracking.opens_clicks import TrackingService
         return TrackingService(self.tokens, self.message_store, self.settings.public_base_url)
 
 

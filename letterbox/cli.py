@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> Any:
         case ("carrier", "list"):
             return {"carriers": wiring.container().carriers.configured()}
         case ("carrier", "push-url"):
-            from chalicelib.routes.letters import push_token
+            from chalicelib.api.routes.letters import push_token
             base = wiring.container().settings.public_base_url
             return {"carrier": args.carrier,
                     "url": f"{base}/webhooks/carriers/{args.carrier}?token="

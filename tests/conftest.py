@@ -105,7 +105,7 @@ class ApiClient:
         return self.request("GET", path, **kw)
 
     def _check_documented(self, method: str, path: str, response: ApiResponse) -> None:
-        from chalicelib.openapi import responses_of
+        from chalicelib.api.openapi import responses_of
         bare = path.split("?", 1)[0]
         for op in self._operations:
             pattern = "^" + re.sub(r"{\w+}", "[^/]+", op.path) + "$"

@@ -12,7 +12,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 
 
 class Resolver(Protocol):
@@ -31,7 +31,7 @@ class DnsLookup:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers):
             return []
         except (dns.exception.Timeout, dns.resolver.LifetimeTimeout) as err:
-            raise TransientFailure(f"DNS lookup of {name} timed out") from err
+            raise RetryableFailure(f"DNS lookup of {name} timed out") from err
 
     def txt(self, name: str) -> list[str]:
         # A TXT record may be split into 255-byte strings; the value is their concatenation.

@@ -18,7 +18,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import TransientFailure, ValidationFailed
+from chalicelib.errors import RetryableFailure, ValidationFailed
 from chalicelib.retention import DataClass, expiry_bucket, expiry_for
 
 Item = dict[str, Any]
@@ -95,7 +95,7 @@ def _raise_for(err: ClientError) -> None:
         if failed:
             raise ConditionFailed(code, failed) from err
     if code in _RETRYABLE or code == "TransactionCanceledException":
-        raise TransientFailure(f"dynamodb {code}") from err
+        raise RetryableFailure(f"dynamodb {code}") from err
     raise err
 
 
@@ -339,7 +339,7 @@ class DynamoTable:
                 if not pending:
                     break
             if pending:
-                raise TransientFailure("dynamodb left writes unprocessed")
+                raise RetryableFailure("dynamodb left writes unprocessed")
 
     def counter_op(self, key: Key, counts: Mapping[str, int], data_class: DataClass,
                    clock_start: datetime) -> dict[str, Any]:
@@ -378,7 +378,7 @@ class DynamoTable:
             pending = response.get("UnprocessedKeys") or {}
             if not pending:
                 return found
-        raise TransientFailure("dynamodb left reads unprocessed")
+        raise RetryableFailure("dynamodb left reads unprocessed")
 
     def put_many(self, entries: list[tuple[Item, DataClass, datetime | None]],
                  days: Mapping[DataClass, int] | None = None) -> None:

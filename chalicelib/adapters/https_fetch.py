@@ -7,7 +7,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from chalicelib.errors import Forbidden, TransientFailure
+from chalicelib.errors import Forbidden, RetryableFailure
 
 # The URL local mode's simulator names; production never trusts it, since AWS serves no
 # such certificate there. Its host passes the sns.<region>.amazonaws.com check on purpose.
@@ -21,7 +21,7 @@ def fetch_certificate(url: str) -> bytes:
     except urllib.error.HTTPError as err:
         raise Forbidden("SNS signing certificate could not be fetched") from err
     except (urllib.error.URLError, TimeoutError) as err:
-        raise TransientFailure("SNS signing certificate fetch failed") from err
+        raise RetryableFailure("SNS signing certificate fetch failed") from err
 
 
 def local_or_fetch(local_cert: Path | None) -> Callable[[str], bytes]:

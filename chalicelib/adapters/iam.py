@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 
 POLICY_NAME = "letterbox-ses-send-raw"
 
@@ -33,7 +33,7 @@ class IamSmtpUsers:
         try:
             return getattr(self._client, operation)(**params)
         except ClientError as err:
-            raise TransientFailure(f"iam {operation} failed") from err
+            raise RetryableFailure(f"iam {operation} failed") from err
 
     def create(self, user_name: str, account_id: str, domains: list[str]) -> tuple[str, str]:
         """A new user with its policy and one access key: (access key id, secret)."""

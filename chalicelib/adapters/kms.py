@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 
 
 class KmsSecrets:
@@ -23,7 +23,7 @@ class KmsSecrets:
             response = self._client.encrypt(KeyId=self._key_id, Plaintext=plaintext,
                                             EncryptionContext=context)
         except ClientError as err:
-            raise TransientFailure("kms encrypt failed") from err
+            raise RetryableFailure("kms encrypt failed") from err
         return bytes(response["CiphertextBlob"])
 
     def decrypt(self, ciphertext: bytes, context: dict[str, str]) -> bytes:
@@ -31,5 +31,5 @@ class KmsSecrets:
             response = self._client.decrypt(CiphertextBlob=ciphertext, EncryptionContext=context,
                                             KeyId=self._key_id)
         except ClientError as err:
-            raise TransientFailure("kms decrypt failed") from err
+            raise RetryableFailure("kms decrypt failed") from err
         return bytes(response["Plaintext"])

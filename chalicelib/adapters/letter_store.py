@@ -12,10 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, Item
-from chalicelib.adapters.message_store import Claim, EventStore
-from chalicelib.carriers.base import STATUS_RANK
+from chalicelib.adapters.message_store import EventStore
 from chalicelib.clock import iso
+from chalicelib.ports import Claim
 from chalicelib.retention import RULES, DataClass, expiry_bucket
+from chalicelib.vocabulary import LETTER_STATUS_RANK as STATUS_RANK
+from chalicelib.vocabulary import LETTER_TERMINAL
 
 ADDRESS = RULES[DataClass.LETTER_ADDRESS]
 
@@ -168,7 +170,7 @@ class DynamoLetterStore(EventStore):
             except ConditionFailed:
                 continue  # seen on an earlier poll or push
         if status is not None:
-            terminal = status in ("delivered", "returned_to_sender", "cancelled")
+            terminal = status in LETTER_TERMINAL
             try:
                 self._table.update(
                     _key(account_id, letter_id),

@@ -9,21 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
-from chalicelib.events import STATUS_RANK
 from chalicelib.models import address_of
 from chalicelib.observability import logger
+from chalicelib.ports import Claim
 from chalicelib.retention import DataClass
-
-
-class Claim(StrEnum):
-    CLAIMED = "claimed"
-    DONE = "done"  # already sent, failed, cancelled, or superseded by a reschedule
-    BUSY = "busy"  # another attempt holds the claim, or it is not due yet
-    MISSING = "missing"
+from chalicelib.vocabulary import EMAIL_STATUS_RANK as STATUS_RANK
 
 
 def _key(account_id: str, message_id: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import PermanentFailure, TransientFailure
+from chalicelib.errors import PermanentFailure, RetryableFailure
 
 
 class S3ContentStore:
@@ -24,7 +24,7 @@ class S3ContentStore:
             self._client.put_object(Bucket=self._bucket, Key=key, Body=body,
                                     ContentType=content_type)
         except ClientError as err:
-            raise TransientFailure("s3 put_object failed") from err
+            raise RetryableFailure("s3 put_object failed") from err
 
     def get(self, key: str) -> bytes:
         try:
@@ -32,13 +32,13 @@ class S3ContentStore:
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise PermanentFailure("message content is gone (cancelled or expired)") from err
-            raise TransientFailure("s3 get_object failed") from err
+            raise RetryableFailure("s3 get_object failed") from err
 
     def delete(self, key: str) -> None:
         try:
             self._client.delete_object(Bucket=self._bucket, Key=key)
         except ClientError as err:
-            raise TransientFailure("s3 delete_object failed") from err
+            raise RetryableFailure("s3 delete_object failed") from err
 
     def keys(self, prefix: str) -> list[str]:
         paginator = self._client.get_paginator("list_objects_v2")
@@ -59,7 +59,7 @@ class S3ContentStore:
                 response = self._client.delete_objects(Bucket=self._bucket,
                                                        Delete={"Objects": chunk, "Quiet": True})
             except ClientError as err:
-                raise TransientFailure("s3 delete_objects failed") from err
+                raise RetryableFailure("s3 delete_objects failed") from err
             if response.get("Errors"):
-                raise TransientFailure("s3 left objects undeleted")
+                raise RetryableFailure("s3 left objects undeleted")
         return len(keys)

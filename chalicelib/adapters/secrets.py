@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 
 
 class DeploymentSecret:
@@ -20,6 +20,6 @@ class DeploymentSecret:
             try:
                 response = self._client.get_secret_value(SecretId=self._secret_id)
             except ClientError as err:
-                raise TransientFailure("secretsmanager get_secret_value failed") from err
+                raise RetryableFailure("secretsmanager get_secret_value failed") from err
             self._value = str(response["SecretString"]).encode()
         return self._value

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import PermanentFailure, TransientFailure
+from chalicelib.errors import PermanentFailure, RetryableFailure
+from chalicelib.ports import EmailSender
 
 _TRANSIENT = {"Throttling", "ThrottlingException", "TooManyRequestsException",
               "LimitExceededException", "ServiceUnavailable", "InternalFailure",
               "InternalServiceError", "RequestTimeout"}
-
-
-class EmailSender(Protocol):
-    def send_raw(self, message_id: str, raw: bytes, sender: str, destinations: list[str],
-                 tags: list[dict[str, str]] | None = None) -> str: ...
 
 
 class SesEmailSender:
@@ -43,7 +39,7 @@ class SesEmailSender:
             code = err.response.get("Error", {}).get("Code", "")
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
             if code in _TRANSIENT or status >= 500 or status == 429:
-                raise TransientFailure(f"ses {code}") from err
+                raise RetryableFailure(f"ses {code}") from err
             raise PermanentFailure(f"ses refused the message: {code}") from err
         return str(response["MessageId"])
 

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 
-from chalicelib.errors import Conflict, TransientFailure
+from chalicelib.errors import Conflict, RetryableFailure
 
 
 def _byodkim_key(private_pem: bytes) -> str:
@@ -45,7 +45,7 @@ class SesV2Identities:
             if err.response.get("Error", {}).get("Code") == "AlreadyExistsException":
                 raise Conflict(f"{domain} is already a sending identity in this AWS account"
                                ) from err
-            raise TransientFailure("ses create_email_identity failed") from err
+            raise RetryableFailure("ses create_email_identity failed") from err
         self._configure(domain, mail_from)
 
     def _configure(self, domain: str, mail_from: str) -> None:
@@ -56,7 +56,7 @@ class SesV2Identities:
             self._client.put_email_identity_dkim_attributes(EmailIdentity=domain,
                                                             SigningEnabled=False)
         except ClientError as err:
-            raise TransientFailure("ses identity configuration failed") from err
+            raise RetryableFailure("ses identity configuration failed") from err
 
     def set_dkim_key(self, domain: str, selector: str, private_pem: bytes) -> None:
         """After a rotation: SES verifies the domain through the new selector."""
@@ -66,14 +66,14 @@ class SesV2Identities:
                 SigningAttributes={"DomainSigningSelector": selector,
                                    "DomainSigningPrivateKey": _byodkim_key(private_pem)})
         except ClientError as err:
-            raise TransientFailure("ses dkim signing attributes failed") from err
+            raise RetryableFailure("ses dkim signing attributes failed") from err
 
     def delete(self, domain: str) -> None:
         try:
             self._client.delete_email_identity(EmailIdentity=domain)
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") != "NotFoundException":
-                raise TransientFailure("ses delete_email_identity failed") from err
+                raise RetryableFailure("ses delete_email_identity failed") from err
 
 
 class LocalSesIdentities(SesV2Identities):

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 
 
 class SnsSubscriptions:
@@ -18,4 +18,4 @@ class SnsSubscriptions:
             self._client.confirm_subscription(TopicArn=topic_arn, Token=token,
                                               AuthenticateOnUnsubscribe="true")
         except ClientError as err:
-            raise TransientFailure("sns confirm_subscription failed") from err
+            raise RetryableFailure("sns confirm_subscription failed") from err

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 
 
 class SqsQueue:
@@ -21,7 +21,7 @@ class SqsQueue:
                 QueueUrl=self._url, MessageBody=command.model_dump_json(by_alias=True),
                 DelaySeconds=max(0, min(delay_seconds, 900)))
         except ClientError as err:
-            raise TransientFailure("sqs send_message failed") from err
+            raise RetryableFailure("sqs send_message failed") from err
         return str(response["MessageId"])
 
     def enqueue_many(self, commands: list[tuple[BaseModel, int]]) -> list[str | None]:
@@ -48,4 +48,4 @@ class SqsQueue:
                 QueueUrl=self._url, ReceiptHandle=receipt_handle,
                 VisibilityTimeout=max(0, min(seconds, 43_200)))
         except ClientError as err:
-            raise TransientFailure("sqs change_message_visibility failed") from err
+            raise RetryableFailure("sqs change_message_visibility failed") from err

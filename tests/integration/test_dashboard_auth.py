@@ -145,7 +145,7 @@ def test_invite_is_single_use_and_expires(browser: Browser, account: Any,
     assert browser.post("/dashboard/invite", form).status == 410
     _, late = users.create_user(account.account_id, "late@example.com", "member", utcnow())
     later = utcnow() + timedelta(days=7, seconds=1)
-    monkeypatch.setattr("chalicelib.dashboard.frame.utcnow", lambda: later)
+    monkeypatch.setattr("chalicelib.api.dashboard.frame.utcnow", lambda: later)
     expired = browser.post("/dashboard/invite", {**form, "token": late.split("token=")[1]})
     assert expired.status == 410
 
@@ -166,7 +166,7 @@ def test_signin_link_by_email_is_single_use_and_expires(
     browser.post("/dashboard/signin/link", {"email": "owner@example.com"})
     second = _link_from_outbox(tmp_path / "outbox", drain, "/dashboard/signin/email")
     later = utcnow() + timedelta(minutes=15, seconds=1)
-    monkeypatch.setattr("chalicelib.dashboard.frame.utcnow", lambda: later)
+    monkeypatch.setattr("chalicelib.api.dashboard.frame.utcnow", lambda: later)
     assert browser.post("/dashboard/signin/email", {"token": second}).status == 410
 
 
@@ -186,7 +186,7 @@ def test_password_reset_is_single_use_and_expires(
     browser.post("/dashboard/forgot", {"email": "owner@example.com"})
     second = _link_from_outbox(tmp_path / "outbox", drain, "/dashboard/reset")
     later = utcnow() + timedelta(hours=1, seconds=1)
-    monkeypatch.setattr("chalicelib.dashboard.frame.utcnow", lambda: later)
+    monkeypatch.setattr("chalicelib.api.dashboard.frame.utcnow", lambda: later)
     assert browser.post("/dashboard/reset", {"token": second, "password": new}).status == 410
 
 

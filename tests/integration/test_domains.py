@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.adapters.dns_lookup import DnsLookup
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 from tests.fakes import FakeResolver, txt_rdata
 
 
@@ -210,7 +210,7 @@ def test_private_keys_are_stored_only_encrypted(api, account, stack, dns) -> Non
             account.account_id, domain["id"], fields["selector"]["S"]))
         body = plaintext.split(b"\n")[1] if b"PRIVATE" in plaintext else plaintext
         assert body[:40].decode() not in str(items), "a private key is stored in plaintext"
-        with pytest.raises(TransientFailure):  # bound to its owner by the encryption context
+        with pytest.raises(RetryableFailure):  # bound to its owner by the encryption context
             kms.decrypt(fields["private_ciphertext"]["B"], _key_context(
                 "acct_someoneelse", domain["id"], fields["selector"]["S"]))
 

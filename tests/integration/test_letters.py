@@ -223,7 +223,7 @@ def test_address_verification_normalizes_and_asks_a_carrier(api, account) -> Non
 
 
 def test_a_carrier_push_needs_its_token(api, account, letters) -> None:
-    from chalicelib.routes.letters import push_token
+    from chalicelib.api.routes.letters import push_token
     created = _create(api, account).json
     letters()
     number = api.get(f"/v1/letters/{created['id']}", key=account.api_key).json[

@@ -15,7 +15,7 @@ from moto.ses.models import ses_backends
 
 import app as app_module
 from chalicelib import wiring
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 from letterbox.local.pump import LambdaContext, drain_once, scheduled_event
 
 
@@ -50,7 +50,7 @@ class RecordingSender:
     def send_raw(self, message_id, raw, sender, destinations, tags=None):
         self.calls += 1
         if self.fail_every and self.calls % self.fail_every == 0:
-            raise TransientFailure("ses ThrottlingException")
+            raise RetryableFailure("ses ThrottlingException")
         self.sent.append((message_id, destinations, tags))
         return self.inner.send_raw(message_id, raw, sender, destinations, tags)
 
@@ -244,7 +244,7 @@ def test_retries_exhausted_land_in_the_dead_letter_queue_as_failed(api, account,
 
 
 def _sweep_at(monkeypatch, moment: datetime) -> dict:
-    monkeypatch.setattr("chalicelib.worker.utcnow", lambda: moment)
+    monkeypatch.setattr("chalicelib.consumers.utcnow", lambda: moment)
     return app_module.sweep_scheduled(scheduled_event(), LambdaContext("sweep_scheduled"))
 
 
@@ -268,12 +268,12 @@ def test_early_delivery_of_a_scheduled_record_is_refused(api, account, stack) ->
     accepted = api.post("/v1/emails", _email(account, scheduled_at=due.isoformat()),
                         key=account.api_key).json
     from chalicelib.email_models import OffloadPointer
-    from chalicelib.worker import parse_queue_item
+    from chalicelib.consumers import parse_queue_item
     pointer = OffloadPointer(account_id=account.account_id, message_id=accepted["id"],
                              offload_key=f"scheduled/{account.account_id}/{accepted['id']}.json")
     assert isinstance(parse_queue_item(pointer.model_dump_json()), OffloadPointer)
     from chalicelib.clock import utcnow
-    with pytest.raises(TransientFailure):
+    with pytest.raises(RetryableFailure):
         wiring.container().send_worker.process(pointer, utcnow())
     assert _ses_sent() == [] and _status(api, account, accepted["id"]) == "scheduled"
     outcome = wiring.container().send_worker.process(pointer, due + timedelta(seconds=1))
@@ -397,14 +397,14 @@ def test_marketing_needs_exactly_one_recipient(api, account) -> None:
 def test_rate_limit_answers_429_with_headers(api, account, monkeypatch) -> None:
     _settings(monkeypatch, rate_limit_per_second=2)
     moment = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
-    monkeypatch.setattr("chalicelib.edge.utcnow", lambda: moment)
+    monkeypatch.setattr("chalicelib.api.edge.utcnow", lambda: moment)
     first = api.get("/v1/suppressions", key=account.api_key)
     assert first.headers["ratelimit-limit"] == "2" and first.headers["ratelimit-remaining"] == "1"
     api.get("/v1/suppressions", key=account.api_key)
     third = api.get("/v1/suppressions", key=account.api_key)
     assert third.status_code == 429 and third.json["error"]["code"] == "rate_limited"
     assert third.headers["retry-after"] == "1" and third.headers["ratelimit-remaining"] == "0"
-    monkeypatch.setattr("chalicelib.edge.utcnow", lambda: moment + timedelta(seconds=1))
+    monkeypatch.setattr("chalicelib.api.edge.utcnow", lambda: moment + timedelta(seconds=1))
     assert api.get("/v1/suppressions", key=account.api_key).status_code == 200
 
 

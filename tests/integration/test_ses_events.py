@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib import wiring
-from chalicelib.events import normalize_ses
+from chalicelib.tracking.ses_mapping import normalize_ses
 from letterbox.local.simulator import LocalSnsSigner, SimulatingSender, simulated_events
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
@@ -146,7 +146,7 @@ def test_signature_version_1_is_accepted(api, account, drain, stack, signer) -> 
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from chalicelib.sns import string_to_sign
+    from chalicelib.tracking.sns import string_to_sign
     email_id = _sent_email(api, account, drain, "recipient@example.net")
     envelope = signer.envelope(stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"],
                                _fixture("delivery", email_id, account.account_id))
@@ -164,7 +164,7 @@ def test_subscription_confirmation_is_confirmed_through_the_api(api, stack, sign
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from chalicelib.sns import string_to_sign
+    from chalicelib.tracking.sns import string_to_sign
     topic = stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"]
     envelope = {"Type": "SubscriptionConfirmation", "MessageId": "m-1", "Token": "tok",
                 "TopicArn": topic, "Message": "You have chosen to subscribe…",

@@ -9,7 +9,7 @@ from email import policy
 import dkim
 
 from chalicelib import wiring
-from chalicelib.tracking import GIF
+from chalicelib.tracking.opens_clicks import GIF
 
 HTML = ('<html><body><p>Read <a href="https://example.com/a?x=1&amp;y=2">this</a> and '
         "<a href='http://example.org/b'>that</a>, or <a href=\"mailto:x@example.com\">mail</a>."

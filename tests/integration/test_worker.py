@@ -7,7 +7,7 @@ from moto.ses.models import ses_backends
 
 import app as app_module
 from chalicelib import wiring
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 from letterbox.local.pump import LambdaContext, sqs_event
 
 
@@ -40,7 +40,7 @@ class FlakySender:
 
     def send_raw(self, message_id, raw, sender, destinations, tags=None):
         if message_id in self.failing:
-            raise TransientFailure("ses Throttling")
+            raise RetryableFailure("ses Throttling")
         return self.inner.send_raw(message_id, raw, sender, destinations, tags)
 
 
@@ -95,7 +95,7 @@ def test_queue_outage_is_a_503_and_the_message_shows_failed(api, account, stack,
     queue = wiring.container().send_queue
 
     def down(*args, **kwargs):
-        raise TransientFailure("sqs send_message failed")
+        raise RetryableFailure("sqs send_message failed")
     monkeypatch.setattr(queue, "enqueue", down)
     response = api.post("/v1/emails", {"from": f"x@{account.domain}", "to": "a@example.net",
                                        "subject": "s", "text": "t"}, key=account.api_key)
@@ -114,7 +114,7 @@ def test_store_outage_after_ses_accepts_never_resends(api, account, stack, monke
 
     def flaky(account_id, message_id, status, *args, **kwargs):
         if status == "sent":
-            raise TransientFailure("dynamodb ThrottlingException")
+            raise RetryableFailure("dynamodb ThrottlingException")
         return real_transition(account_id, message_id, status, *args, **kwargs)
     monkeypatch.setattr(store, "transition", flaky)
     _, event = _receive(stack)

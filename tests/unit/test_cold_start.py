@@ -26,7 +26,7 @@ def test_importing_the_app_loads_no_models_and_no_aws_sdk() -> None:
 
 def test_every_model_reference_resolves() -> None:
     import app
-    from chalicelib.openapi import body_of, responses_of
+    from chalicelib.api.openapi import body_of, responses_of
     for api in app.APIS:
         for op in api.operations:
             body_of(op)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dkim
 import pytest
 
-from chalicelib import dkim_signing
 from chalicelib.dkim_signing import SigningKey, generate_key_pair, headers_to_sign, sign_message
 
 RSA = generate_key_pair("rsa-sha256")
@@ -23,15 +22,43 @@ def _dns(name, timeout=5):
     return DNS.get(name)
 
 
-def test_fast_signer_is_byte_identical_to_dkimpy(monkeypatch) -> None:
+# Messages that exercise every canonicalization rule: tabs, runs of spaces, trailing
+# whitespace, folded and repeated headers, trailing blank lines, an empty body.
+AWKWARD = [
+    MESSAGE,
+    MESSAGE.replace(b"Subject: Hi", b"Subject:  Hi \t there\r\n\tfolded  twice ")
+           .replace(b"Hello\r\n", b"Hello  \t world \r\n\tindented\r\n\r\n\r\n"),
+    MESSAGE.replace(b"To: b@example.net", b"To: b@example.net\r\nTo:   c@example.net\t"),
+    MESSAGE.replace(b"Hello\r\n", b""),
+    MESSAGE.replace(b"Hello\r\n", b"no final line break  "),
+    MESSAGE.replace(b"Hello\r\n", b"=3D quoted-printable line that is long enough to be soft=\r\n"
+                    b" broken " * 40 + b"\r\n"),
+]
+
+
+@pytest.mark.parametrize("message", AWKWARD)
+@pytest.mark.parametrize("key", [SigningKey("r1", "rsa-sha256", RSA.private),
+                                 SigningKey("e1", "ed25519-sha256", ED.private)],
+                         ids=["rsa", "ed25519"])
+def test_own_canonicalization_is_byte_identical_to_dkimpy(monkeypatch, message, key) -> None:
+    """Bug caught: a fast canonicalization that differs from RFC 6376 by one byte breaks
+    every signature at the receiver; dkimpy is the reference implementation."""
     monkeypatch.setattr("time.time", lambda: 1_800_000_000)
-    ours = sign_message(MESSAGE, "acme.example", [SigningKey("r1", "rsa-sha256", RSA.private)])
-    monkeypatch.setattr(dkim, "parse_pem_private_key", dkim_signing.DKIMPY_PARSE_PEM)
-    monkeypatch.setattr(dkim, "RSASSA_PKCS1_v1_5_sign", dkim_signing.DKIMPY_RSA_SIGN)
-    pure = dkim.sign(MESSAGE, b"r1", b"acme.example", RSA.private,
-                     include_headers=headers_to_sign(MESSAGE),
-                     canonicalize=(b"relaxed", b"relaxed")) + MESSAGE
+    ours = sign_message(message, "acme.example", [key])
+    pure = dkim.sign(message, key.selector.encode(), b"acme.example", key.private,
+                     signature_algorithm=key.algorithm.encode(),
+                     include_headers=headers_to_sign(message),
+                     canonicalize=(b"relaxed", b"relaxed")) + message
     assert ours == pure
+    assert dkim.verify(ours, dnsfunc=_dns)
+
+
+def test_bare_line_feeds_are_refused() -> None:
+    """Bug caught: a message with LF-only lines would be hashed differently from what a
+    receiver canonicalizes; our MIME is CRLF-only, anything else is a programming error."""
+    with pytest.raises(ValueError, match="CRLF"):
+        sign_message(MESSAGE.replace(b"Hello\r\n", b"Hello\n"), "acme.example",
+                     [SigningKey("r1", "rsa-sha256", RSA.private)])
 
 
 def test_dual_signature_both_verify() -> None:

@@ -98,10 +98,10 @@ def test_verified_needs_dkim_mx_and_spf_but_not_dmarc() -> None:
 def test_dns_timeout_is_transient() -> None:
     import dns.exception
 
-    from chalicelib.errors import TransientFailure
+    from chalicelib.errors import RetryableFailure
 
     class Slow:
         def resolve(self, qname, rdtype):
             raise dns.exception.Timeout()
-    with pytest.raises(TransientFailure):
+    with pytest.raises(RetryableFailure):
         DnsLookup(Slow()).txt("x.example")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.adapters.dynamo import DynamoTable
-from chalicelib.errors import TransientFailure
+from chalicelib.errors import RetryableFailure
 from chalicelib.retention import DataClass
 
 
@@ -42,5 +42,5 @@ def test_puts_go_in_chunks_of_25_and_unprocessed_items_are_retried() -> None:
 
 def test_items_dynamodb_keeps_refusing_are_a_transient_failure() -> None:
     client = RecordingClient(leave_unprocessed=99)
-    with pytest.raises(TransientFailure):
+    with pytest.raises(RetryableFailure):
         DynamoTable(client, "t").delete_keys([{"pk": "p", "sk": "s"}])

@@ -1,0 +1,102 @@
+"""SES events arriving through SNS: verified, normalized, recorded exactly once."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.tracking.ses_mapping import ProviderEvent, normalize_ses
+from chalicelib.vocabulary import ENGAGEMENT, EmailEventType, Event
+from chalicelib.observability import logger
+from chalicelib.tracking.sns import SnsMessage, SnsVerifier
+from chalicelib.suppressions import SuppressionService
+
+
+class Messages(Protocol):
+    def apply_event(self, account_id: str, message_id: str, event: dict[str, Any],
+                    status: str | None, now: datetime) -> bool: ...
+
+
+class Subscriptions(Protocol):
+    def confirm(self, topic_arn: str, token: str) -> None: ...
+
+
+class AfterEvent(Protocol):
+    def __call__(self, account_id: str, event: dict[str, Any], now: datetime) -> None: ...
+
+
+def _millis(timestamp: str, fallback: datetime) -> int:
+    try:
+        return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return int(fallback.timestamp() * 1000)
+
+
+class ProviderEventService:
+    def __init__(self, verifier: SnsVerifier, messages: Messages,
+                 suppressions: SuppressionService, subscriptions: Subscriptions,
+                 after_event: list[AfterEvent] | None = None) -> None:
+        self._verifier = verifier
+        self._messages = messages
+        self._suppressions = suppressions
+        self._subscriptions = subscriptions
+        self._after = after_event or []
+
+    def receive_sns(self, body: bytes | str, now: datetime) -> dict[str, Any]:
+        message = self._verifier.verify(body)  # raises before anything is trusted
+        if message.type == "SubscriptionConfirmation":
+            assert message.token is not None
+            self._subscriptions.confirm(message.topic_arn, message.token)
+            return {"subscription": "confirmed"}
+        if message.type == "UnsubscribeConfirmation":
+            return {"subscription": "ignored"}
+        return {"recorded": self._record_notification(message, now)}
+
+    def receive_queued(self, body: str, now: datetime) -> int:
+        """A notification from the SES events queue (the SNS topic's SQS subscription)."""
+        message = self._verifier.from_queue(body)
+        if message.type != "Notification":
+            return 0
+        return self._record_notification(message, now)
+
+    def _record_notification(self, message: SnsMessage, now: datetime) -> int:
+        try:
+            ses_event = json.loads(message.message)
+        except ValueError:
+            logger.warning("SNS notification without a JSON SES event")
+            return 0
+        recorded = 0
+        for index, event in enumerate(normalize_ses(ses_event if isinstance(ses_event, dict)
+                                                    else {})):
+            recorded += self.record(event, f"{message.message_id}/{index}", now)
+        return recorded
+
+    def record(self, provider: ProviderEvent, seed: str, now: datetime) -> int:
+        if not (provider.account_id and provider.letterbox_id):
+            logger.info("event for a message Letterbox did not send", extra={"type": provider.type})
+            return 0
+        # No read of the message: tags come back from SES, metadata is joined on read (event
+        # listings, webhooks), and the write itself is conditional on the message existing
+        # (expired or erased: nothing to attach the event to).
+        # The normalized details only: SES's raw event repeats addresses and headers, and
+        # would triple the item (and its write cost) for nothing the API shows.
+        data: dict[str, Any] = {**provider.details, "provider": "ses",
+                                "ses_message_id": provider.ses_message_id}
+        if provider.bounce_type:
+            data.update(bounce_type=provider.bounce_type, bounce_subtype=provider.bounce_subtype)
+        event = Event.from_provider(
+            provider.letterbox_id, provider.type, provider.timestamp or now.isoformat(),
+            _millis(provider.timestamp, now), seed, recipient=provider.recipient,
+            tags=provider.tags, data=data).item()
+        status = None if provider.type in ENGAGEMENT else provider.type
+        if not self._messages.apply_event(provider.account_id, provider.letterbox_id, event,
+                                          status, now):
+            return 0  # seen before (SNS delivers at least once), or no such message
+        if provider.suppresses and provider.recipient:
+            self._suppressions.add(provider.account_id, provider.recipient,
+                                   "complaint" if provider.type is EmailEventType.COMPLAINED
+                                   else "bounce", "all", now, provider.letterbox_id)
+        for hook in self._after:
+            hook(provider.account_id, event, now)
+        return 1
