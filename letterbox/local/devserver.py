@@ -45,7 +45,7 @@ def wait_until_serving(state: Path, process: subprocess.Popen[Any],
             try:
                 requests.get(f"{dev['api_url']}/v1/openapi.json", timeout=2)
                 return dev
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # busy machine: ask again
                 pass
         time.sleep(0.2)
     raise RuntimeError("the local stack did not start in time")
