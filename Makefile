@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint lock check-install package bench docs fuzz clean
+.PHONY: dev test lint lock check-install package bench docs fuzz screenshots clean
 
 # requirements-dev.lock pins every package, transitive ones too; `make lock` regenerates it.
 $(STAMP): requirements.txt requirements-dev.txt requirements-dev.lock pyproject.toml
@@ -49,6 +49,11 @@ fuzz: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m letterbox.docs
+
+# The README's dashboard images, taken in Debian's Chromium by the browser tests.
+screenshots: $(STAMP)
+	LETTERBOX_SCREENSHOTS_DIR=docs $(BIN)/python -m pytest -p no:xdist -q \
+		tests/browser/test_dashboard_browser.py -k screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

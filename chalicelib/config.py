@@ -90,6 +90,10 @@ class Settings:
     dhl_tracking_per_day: int = 250
     # A poll stops starting requests after this many seconds (the function has 30).
     tracking_run_seconds: float = 20.0
+    # Dashboard mail (sign-in links, resets, email confirmations) goes out through Letterbox's
+    # own send path, from this sender on a verified domain of this account. Unset: no mail.
+    dashboard_mail_from: str = ""
+    dashboard_mail_account: str = ""
 
 
 def _convert(name: str, kind: str, raw: str) -> Any:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from chalicelib.accounts import AccountService, RetentionDays
     from chalicelib.adapters.account_store import DynamoAccountStore
     from chalicelib.adapters.dns_lookup import DnsLookup
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.sqs import SqsQueue
     from chalicelib.addresses import AddressService
     from chalicelib.carriers.registry import Carriers
+    from chalicelib.api.dashboard.services import Dashboard
     from chalicelib.send_worker import SendWorker
     from chalicelib.domains import DomainKeyring, DomainService
     from chalicelib.api.edge import ApiEdge
@@ -224,9 +227,19 @@ class Container:
         from chalicelib.purge import EraseNow, RetentionChange
         return AccountService(
             self.account_store,
-            on_close=[self.domain_store.start_closure_clock, self.smtp.revoke_all],
+            on_close=[self.domain_store.start_closure_clock, self.smtp.revoke_all,
+                      self._close_dashboard_users],
             on_retention_change=RetentionChange(self.retention_days, self.purge_store),
             erase_now=EraseNow(self.purger))
+
+    def _close_dashboard_users(self, account_id: str, now: datetime) -> None:
+        """Closure ends dashboard sessions; built only then (argon2 stays off cold starts)."""
+        self.dashboard.users.closed_account(account_id, now)
+
+    @cached_property
+    def dashboard(self) -> Dashboard:
+        from chalicelib.api.dashboard.services import Dashboard
+        return Dashboard(self)
 
     @cached_property
     def send_queue(self) -> SqsQueue:

@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     key.add_parser("list", help="list an account's keys (never the secrets)"
                    ).add_argument("account_id")
 
+    _dashboard_commands(nouns)
     carrier = nouns.add_parser("carrier", help="physical-mail carriers").add_subparsers(
         dest="verb", required=True)
     carrier.add_parser("list", help="the carriers this deployment has credentials for")
@@ -96,6 +97,56 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _dashboard_commands(nouns: Any) -> None:
+    user = nouns.add_parser("user", help="dashboard users").add_subparsers(dest="verb",
+                                                                           required=True)
+    create = user.add_parser("create", help="create a user and print its invite link (7 days)")
+    create.add_argument("account_id")
+    create.add_argument("email")
+    create.add_argument("--role", choices=["owner", "admin", "member"], default="member")
+    user.add_parser("list", help="an account's dashboard users").add_argument("account_id")
+    remove = user.add_parser("remove", help="remove a dashboard user and end its sessions")
+    remove.add_argument("account_id")
+    remove.add_argument("user_id")
+
+    notice = nouns.add_parser("notice", help="notices shown in the dashboard").add_subparsers(
+        dest="verb", required=True)
+    post = notice.add_parser("post", help="post a notice, shown until each user dismisses it")
+    post.add_argument("--title", required=True)
+    post.add_argument("--body", required=True)
+    post.add_argument("--effective", help="YYYY-MM-DD: when the announced change takes effect")
+    notice.add_parser("list", help="every notice")
+
+    analytics = nouns.add_parser("analytics", help="first-party dashboard analytics"
+                                 ).add_subparsers(dest="verb", required=True)
+    analytics.add_parser("daily", help="one day's page views (consented visitors only)"
+                         ).add_argument("--day", help="YYYY-MM-DD (default: today, UTC)")
+
+
+def run_dashboard(args: argparse.Namespace, dashboard: Any, now: Any) -> Any:
+    from datetime import date
+    match (args.noun, args.verb):
+        case ("user", "create"):
+            user, url = dashboard.users.create_user(args.account_id, args.email, args.role, now)
+            return {"user_id": user.user_id, "email": user.email, "role": user.role,
+                    "invite_url": url, "expires_in": "7 days, single use"}
+        case ("user", "list"):
+            return {"users": [{"user_id": u.user_id, "email": u.email, "role": u.role,
+                               "status": u.status, "two_step": u.has_totp}
+                              for u in dashboard.users.list_users(args.account_id)]}
+        case ("user", "remove"):
+            dashboard.users.remove_user(args.account_id, args.user_id)
+            return {"user_id": args.user_id, "removed": True}
+        case ("notice", "post"):
+            effective = date.fromisoformat(args.effective) if args.effective else None
+            return dashboard.notices.post(args.title, args.body, effective, now)
+        case ("notice", "list"):
+            return {"notices": dashboard.notices.all()}
+        case ("analytics", "daily"):
+            return dashboard.analytics.daily(args.day or now.strftime("%Y-%m-%d"))
+    raise SystemExit(f"unknown command {args.noun} {args.verb}")
+
+
 def run(args: argparse.Namespace) -> Any:
     os.environ.update(_stack_env(args.stack))
     from chalicelib import wiring
@@ -103,6 +154,8 @@ def run(args: argparse.Namespace) -> Any:
     wiring.reset()
     accounts = wiring.container().accounts
     now = utcnow()
+    if args.noun in ("user", "notice", "analytics"):
+        return run_dashboard(args, wiring.container().dashboard, now)
     match (args.noun, args.verb):
         case ("account", "create"):
             account_id, key = accounts.create_account(args.name, now)

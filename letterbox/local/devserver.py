@@ -46,7 +46,7 @@ def wait_until_serving(state: Path, process: subprocess.Popen[Any],
             try:
                 requests.get(f"{dev['api_url']}/v1/openapi.json", timeout=2)
                 return dev
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # busy machine: ask again
                 pass
         time.sleep(0.2)
     raise RuntimeError("the local stack did not start in time")
@@ -195,10 +195,18 @@ def serve(port: int, endpoint: str) -> None:
     wiring.reset()
     (STATE / "zone.txt").unlink(missing_ok=True)  # a fresh stack starts with a fresh zone
     seeded = seed_account(wiring.container())
+    # Dashboard mail (sign-in links, resets) goes out from the dev domain, into the outbox.
+    os.environ.update({"LETTERBOX_DASHBOARD_MAIL_FROM": f"Letterbox <no-reply@{seeded.domain}>",
+                       "LETTERBOX_DASHBOARD_MAIL_ACCOUNT": seeded.account_id})
+    wiring.reset()
+    from letterbox.local.seed import seed_dashboard_user
+    dev_user = seed_dashboard_user(wiring.container(), seeded.account_id)
     api_url = f"http://127.0.0.1:{port}"
     (STATE / "dev.json").write_text(json.dumps({
         "api_url": api_url, "api_key": seeded.api_key, "domain": seeded.domain,
         "account_id": seeded.account_id, "aws_endpoint_url": endpoint, "region": REGION,
+        "dashboard_url": f"{api_url}/dashboard", "dashboard_email": dev_user.email,
+        "dashboard_password": dev_user.password,
     }, indent=2))
 
     sys.path.insert(0, str(ROOT))
@@ -218,6 +226,8 @@ def serve(port: int, endpoint: str) -> None:
     print(f"Dev account {seeded.account_id}, verified domain {seeded.domain}; "
           f"credentials in {STATE / 'dev.json'}.\nTry:\n\n"
           f"{curl_example(api_url, seeded.api_key, seeded.domain)}\n\n"
+          f"Dashboard: {api_url}/dashboard (sign in as {dev_user.email} / "
+          f"{dev_user.password}).\n"
           f"Sent messages land in {STATE / 'outbox'}/<em_id>.eml, printed letters in "
           f"{STATE / 'letters'}/. Carriers: {', '.join(carriers)} (credentials from "
           f"{STATE / 'carriers.json'}). Ctrl-C stops everything.\n",
