@@ -4,6 +4,7 @@ and the letters with their tracking."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from chalice.app import Response
 
@@ -22,7 +23,8 @@ FILTERS = ("status", "recipient", "tag", "from", "to")
 def overview(visit: Visit) -> Response:
     container = visit.services.container
     account = container.accounts.describe(visit.user.account_id)
-    window = int(visit.query("days") or 30) if (visit.query("days") or "30").isdigit() else 0
+    raw = visit.query("days") or "30"
+    window = int(raw) if raw.isdigit() else 0
     if window not in WINDOWS:
         raise ValidationFailed("days must be 7, 30 or 90", details=[{"field": "days"}])
     today = visit.now.date()
@@ -80,7 +82,7 @@ def emails(visit: Visit) -> Response:
         "tag": chosen["tag"] or None, "from": _moment(chosen["from"], "from", end=False),
         "to": _moment(chosen["to"], "to", end=True)}
     found = visit.services.container.logs.emails(principal(visit), 20, cursor_of(visit), query)
-    keep = "&".join(f"{k}={v}" for k, v in chosen.items() if v)
+    keep = urlencode({name: value for name, value in chosen.items() if value})
     return visit.render("emails.html", page=found, chosen=chosen, keep=keep,
                         statuses=sorted(EMAIL_STATUS_RANK, key=EMAIL_STATUS_RANK.__getitem__),
                         cursor=cursor_of(visit))
