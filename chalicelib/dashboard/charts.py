@@ -62,7 +62,8 @@ def bar_chart(data: Series, chart_id: str) -> str:
         f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - 4}" '
         f'y2="{TOP + plot_h}"/>'
         f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}"/>'
-        f'<text class="tick" x="{LEFT - 4}" y="{TOP + 8}" text-anchor="end">{data.peak}</text>'
+        + (f'<text class="tick" x="{LEFT - 4}" y="{TOP + 8}" text-anchor="end">{data.peak}'
+           '</text>' if data.peak else "") +
         f'<text class="tick" x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end">0</text>'
         f'<text class="tick" x="{LEFT}" y="{HEIGHT - 4}">{first.strftime("%b %d")}</text>'
         f'<text class="tick" x="{WIDTH - 4}" y="{HEIGHT - 4}" text-anchor="end">'

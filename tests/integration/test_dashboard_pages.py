@@ -258,3 +258,16 @@ def test_team_invite_and_closure(client: Any, account: Any) -> None:
     assert closed.status == 303 and "signin" in closed.location
     from chalicelib import wiring
     assert wiring.container().accounts.describe(account.account_id).status == "closed"
+
+
+def test_bad_query_values_are_4xx_pages_not_500(client: Any, account: Any) -> None:
+    """Bug caught: a tampered cursor, page number or period answered with a 500."""
+    owner = signed_in(client, account.account_id, "owner@example.com")
+    for path in ("/dashboard/emails?cursor=garbage", "/dashboard/suppressions?cursor=x",
+                 "/dashboard/templates?cursor=%%%", "/dashboard/domains?cursor=e30",
+                 "/dashboard/letters?cursor=zz", "/dashboard/keys?page=0",
+                 "/dashboard/team?page=two", "/dashboard?days=8", "/dashboard?days=x",
+                 "/dashboard/emails/em_nope", "/dashboard/letters/ltr_nope",
+                 "/dashboard/webhooks/wh_nope", "/dashboard/templates/tpl_nope"):
+        status = owner.get(path).status
+        assert 400 <= status < 500, (path, status)
