@@ -271,3 +271,47 @@ def test_bad_query_values_are_4xx_pages_not_500(client: Any, account: Any) -> No
                  "/dashboard/webhooks/wh_nope", "/dashboard/templates/tpl_nope"):
         status = owner.get(path).status
         assert 400 <= status < 500, (path, status)
+
+
+def test_a_letter_shows_its_carrier_timeline_and_address_while_retained(
+        client: Any, account: Any, api_of: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug caught: a letter page without its carrier and timeline, or one that invents an
+    address after it was purged."""
+    from tests.integration.test_letters import FROM, PDF, TO
+    created = api_of.post("/v1/letters", {"to": TO, "from": FROM, "pdf": PDF,
+                                          "description": "Renewal notice"},
+                          key=account.api_key)
+    assert created.status_code == 201, created.json
+    letter_id = created.json["id"]
+    owner = signed_in(client, account.account_id, "owner@example.com")
+    assert "Renewal notice" in owner.get("/dashboard/letters").text
+    detail = owner.get(f"/dashboard/letters/{letter_id}").text
+    assert "sandbox" in detail and "1600 PENNSYLVANIA AVE NW" in detail
+    assert "created" in detail
+    from chalicelib import wiring
+    service = wiring.container().letters
+    real = service.get
+    monkeypatch.setattr(service, "get", lambda principal, letter_id: real(
+        principal, letter_id).model_copy(update={"to": None}))  # as after the purge
+    purged = owner.get(f"/dashboard/letters/{letter_id}").text
+    assert "No longer kept" in purged and "PENNSYLVANIA" not in purged
+
+
+def test_the_overview_warns_before_a_pause(client: Any, account: Any,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug caught: rates shown without the thresholds, or no warning as they near them."""
+    from datetime import date
+
+    from chalicelib import wiring
+    from chalicelib.models import StatsDay
+    today = date.today().isoformat()
+    logs = wiring.container().logs
+    monkeypatch.setattr(logs, "daily_counts", lambda account_id, first, last: [
+        StatsDay(date=today, counts={"sent": 1000, "delivered": 950, "bounced": 45,
+                                     "complained": 0})])
+    owner = signed_in(client, account.account_id, "owner@example.com")
+    page = owner.get("/dashboard?days=7").text
+    assert "Warning: the bounce rate is 4.50 %; sending pauses at 5 %" in page
+    assert "complaint rate is" not in page
+    assert "bounced: 45 in all" in page and "sent: 1000 in all" in page
+    assert "$0.12" in page, "1,000 emails at the cost model's price"
