@@ -57,6 +57,12 @@ class Tab:
         raise AssertionError(f"{path} never showed {text!r}")
 
 
+def shot(page: Any, name: str) -> None:
+    """A full-page image for docs/dashboard.md (``make screenshots``)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"dashboard-{name}.png"), full_page=True)
+
+
 def _guarded_context(chromium: Any, portal: Portal, **options: Any) -> Any:
     context = chromium.new_context(**options)
 
@@ -120,6 +126,7 @@ def test_an_email_sent_through_the_api_appears_with_its_timeline(clean: Tab,
     timeline = page.locator("ol.timeline").inner_text()
     assert "queued" in timeline and "sent" in timeline and "delivered" in timeline
     assert "body is not stored" in page.content() and "never stored" not in page.content()
+    shot(page, "email")
     clean.go("/dashboard/emails")
     page.get_by_label("Status").select_option("delivered")
     page.get_by_role("button", name="Filter").click()
@@ -157,6 +164,7 @@ def test_domains_page_shows_the_dkim_record_and_a_verify_result(clean: Tab,
     page.get_by_role("button", name="Verify DNS records").click()
     page.wait_for_load_state()
     assert page.locator(".result.found").count() >= 3
+    shot(page, "domain")
 
 
 def test_a_key_created_on_the_page_works_once_revoked_it_is_refused(clean: Tab,
@@ -212,6 +220,7 @@ def test_a_webhook_test_event_appears_in_the_attempt_log(clean: Tab, receiver: s
     clean.eventually(path, "✓ delivered")
     row = page.locator("tbody tr", has_text="✓ delivered").first.inner_text()
     assert "204" in row and " ms" in row
+    shot(page, "webhook")
 
 
 def test_a_suppression_added_on_the_page_blocks_the_next_send(clean: Tab,
@@ -279,8 +288,7 @@ def test_every_page_passes_axe_fits_360px_and_is_screenshot(
     response = clean.go(path)
     assert response.status == 200
     assert _audit(page) == []
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"dashboard-{name}.png"), full_page=True)
+    shot(page, name)
     page.set_viewport_size({"width": 360, "height": 740})
     clean.go(path)
     width = page.evaluate("document.documentElement.scrollWidth")
