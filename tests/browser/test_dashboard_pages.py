@@ -185,6 +185,23 @@ def test_a_key_created_on_the_page_works_once_revoked_it_is_refused(clean: Tab,
     assert check() == 401
 
 
+def test_a_key_can_be_made_with_the_keyboard_alone(clean: Tab) -> None:
+    """Bug caught: a control that a keyboard user cannot reach or press."""
+    clean.go("/dashboard/keys")
+    page = clean.page
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Create key":
+            break
+    else:
+        raise AssertionError("Tab never reached the Create key button")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", ""), "keyboard focus is visible"
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert page.locator(".once code").inner_text().startswith("lb_")
+
+
 class _Receiver(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
