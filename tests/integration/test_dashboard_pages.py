@@ -315,3 +315,24 @@ def test_the_overview_warns_before_a_pause(client: Any, account: Any,
     assert "complaint rate is" not in page
     assert "bounced: 45 in all" in page and "sent: 1000 in all" in page
     assert "$0.12" in page, "1,000 emails at the cost model's price"
+
+
+def test_a_domain_added_on_the_page_lists_its_records_and_reports_them_missing(
+        client: Any, account: Any) -> None:
+    """Bug caught: an added domain without its DNS records, or a verify without per-record
+    results; tracking and rotation not reaching the service."""
+    owner = signed_in(client, account.account_id, "owner@example.com")
+    added = owner.post("/dashboard/domains", {"name": "news.example.org", "dkim": "rsa2048"})
+    assert added.status == 303 and "/dashboard/domains/" in added.location
+    path = added.location.split("?")[0].removeprefix("http://127.0.0.1:8000")
+    detail = owner.get(path).text
+    assert "._domainkey.news.example.org" in detail and "v=DKIM1" in detail
+    checked = owner.post(f"{path}/verify", {})
+    assert checked.status == 200 and checked.text.count("✗ Missing") >= 3
+    assert owner.post(f"{path}/tracking", {"track_opens": "on"}).status == 303
+    page = owner.get(path).text
+    assert re.search(r'id="t-opens" name="track_opens" type="checkbox" checked', page)
+    assert owner.post(f"{path}/rotate", {}).status == 303
+    assert "(pending)" in owner.get(path).text
+    assert owner.post(f"{path}/rotate", {}).status == 409, "one rotation at a time"
+    assert owner.post("/dashboard/domains", {"name": "not a domain"}).status == 422
