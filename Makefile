@@ -50,10 +50,11 @@ fuzz: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m letterbox.docs
 
-# The README's dashboard images, taken in Debian's Chromium by the browser tests.
+# The dashboard images of the README and docs/dashboard.md, taken in Debian's Chromium by the browser tests.
 screenshots: $(STAMP)
 	LETTERBOX_SCREENSHOTS_DIR=docs $(BIN)/python -m pytest -p no:xdist -q \
-		tests/browser/test_dashboard_browser.py -k screenshots
+		tests/browser/test_dashboard_browser.py tests/browser/test_dashboard_pages.py \
+		-k "screenshots or test_dashboard_pages"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -7,22 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.costs import PRICES
+
 ROOT = Path(__file__).resolve().parents[1]
-# US East (N. Virginia) list prices, as published in 2026; change them here to re-price.
-PRICES = {
-    "ses_per_email": 0.10 / 1000,
-    "lambda_gb_second": 0.0000166667,  # x86
-    "lambda_request": 0.20 / 1e6,
-    "api_gateway_request": 3.50 / 1e6,  # REST API, first 333 M a month
-    "sqs_request": 0.40 / 1e6,  # standard queue, per 64 KB chunk
-    "dynamodb_write_unit": 0.625 / 1e6,  # on-demand
-    "dynamodb_read_unit": 0.125 / 1e6,
-    "sns_publish": 0.50 / 1e6,  # SES publishing an event; SNS → SQS delivery is free
-    "kms_request": 0.03 / 10_000,
-    "s3_put": 0.005 / 1000,
-    "s3_get": 0.0004 / 1000,
-    "logs_ingested_gb": 0.50,
-}
 # Assumptions, stated: real AWS adds this much latency per request to a Lambda's billed
 # time (moto answers in-process), and a Lambda invocation logs about this much.
 LATENCY_MS = {"dynamodb": 6.0, "sqs": 8.0, "sesv2": 30.0, "s3": 15.0, "kms": 8.0,

@@ -218,6 +218,8 @@ class SuppressionOut(OutputModel):
     scope: Literal["all", "marketing"]
     created_at: str
     message_id: str | None = None
+    address_hash: str | None = Field(default=None, description="The keyed hash the entry is "
+                                     "stored under (all an erased entry keeps).")
 
 
 class SuppressionPage(OutputModel):

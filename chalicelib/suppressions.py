@@ -109,7 +109,8 @@ class SuppressionService:
     def _out(record: dict[str, Any]) -> SuppressionOut:
         return SuppressionOut(email=record.get("email"), reason=record["reason"],
                               scope=record["scope"], created_at=record["created_at"],
-                              message_id=record.get("message_id"))
+                              message_id=record.get("message_id"),
+                              address_hash=record.get("address_hash"))
 
 
 class SuppressionSnapshot:

@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalice.app import Response
 
-from chalicelib.api.dashboard import auth_pages  # noqa: F401 - registers its pages
+# Each module registers its pages; the navigation follows this order, the profile last.
+from chalicelib.api.dashboard import auth_pages  # noqa: F401
+from chalicelib.api.dashboard import activity_pages  # noqa: F401
+from chalicelib.api.dashboard import setup_pages  # noqa: F401
+from chalicelib.api.dashboard import content_pages  # noqa: F401
+from chalicelib.api.dashboard import account_pages  # noqa: F401
 from chalicelib.dashboard.cookies import OPTIONAL
 from chalicelib.api.dashboard.frame import JSON, Visit, blueprint, encode_prefs, page
 from chalicelib.dashboard.users import InvalidLink
@@ -19,12 +24,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"dashboard.css": "text/css; charset=utf-8",
           "dashboard.js": "text/javascript; charset=utf-8"}
 THEMES, DENSITIES = ("system", "light", "dark"), ("comfortable", "compact")
-
-
-@page("/dashboard", nav="Overview")
-def overview(visit: Visit) -> Response:
-    account = visit.services.container.account_store.get_account(visit.user.account_id) or {}
-    return visit.render("overview.html", account=account)
 
 
 @page("/dashboard/profile", nav="Profile")

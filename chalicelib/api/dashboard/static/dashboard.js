@@ -7,6 +7,16 @@
   var storage = JSON.parse(body.getAttribute("data-storage") || "{}");
   var areas = { localStorage: window.localStorage, sessionStorage: window.sessionStorage };
 
+  // Copy buttons (the value is on the page too, for copying by hand without a script).
+  Array.prototype.forEach.call(document.querySelectorAll("button.copy"), function (button) {
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+        button.textContent = "Copied";
+      });
+    });
+  });
+  livePreview();
+
   Object.keys(storage).forEach(function (category) {
     if (consent[category]) { return; }
     Object.keys(storage[category]).forEach(function (area) {
@@ -49,4 +59,46 @@
     body: JSON.stringify({ path: window.location.pathname, visitor_id: visitor,
                            session_id: visit, new_visitor: isNew, first_touch: firstTouch })
   });
+
+  // The template editor's live preview: the server renders in the worker's sandbox.
+  function livePreview() {
+    var form = document.getElementById("template-form");
+    var target = document.getElementById("preview-body");
+    if (!form || !target) { return; }
+    var timer = null;
+    function show(result) {
+      target.textContent = "";
+      if (result.error) {
+        var p = document.createElement("p");
+        p.className = "error"; p.setAttribute("role", "alert");
+        p.textContent = "This template would fail: " + result.error;
+        target.appendChild(p); return;
+      }
+      var subject = document.createElement("p");
+      subject.innerHTML = "<strong>Subject:</strong> ";
+      var span = document.createElement("span");
+      span.id = "preview-subject"; span.textContent = result.subject;
+      subject.appendChild(span); target.appendChild(subject);
+      if (result.html) {
+        var frame = document.createElement("iframe");
+        frame.title = "HTML preview"; frame.setAttribute("sandbox", "");
+        frame.className = "preview-frame"; frame.srcdoc = result.html;
+        target.appendChild(frame);
+      }
+      if (result.text) {
+        var pre = document.createElement("pre");
+        pre.id = "preview-text"; pre.textContent = result.text; target.appendChild(pre);
+      }
+    }
+    function refresh() {
+      var data = new URLSearchParams(new FormData(form));
+      fetch("/dashboard/templates/preview", {
+        method: "POST", credentials: "same-origin", body: data,
+        headers: { "X-CSRF-Token": cookie("lb_csrf"), "Accept": "application/json" }
+      }).then(function (r) { return r.json(); }).then(show);
+    }
+    form.addEventListener("input", function () {
+      clearTimeout(timer); timer = setTimeout(refresh, 300);
+    });
+  }
 })();
