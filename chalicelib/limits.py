@@ -82,12 +82,16 @@ class Limits:
         return RateLimited(f"the daily sending quota of {self._quota} emails is reached",
                            headers={"Retry-After": str(int((midnight - now).total_seconds()))})
 
-    def refund(self, charge: QuotaCharge) -> None:
-        """Best effort, after a failure that is already on its way to the caller: a refund
-        that fails leaves the quota short by ``count`` for the rest of the day, and says so."""
+    def refund(self, charge: QuotaCharge, count: int | None = None,
+               counts: bool = True) -> None:
+        """Give back ``count`` of the charge (all of it by default), and its counts unless
+        the emails were stored after all. Best effort, after a failure that is already on
+        its way to the caller: a refund that fails leaves the quota short for the rest of
+        the day, and says so."""
         try:
-            self._daily.refund(charge.account_id, charge.shard, charge.count, charge.counts,
-                               charge.at)
+            self._daily.refund(charge.account_id, charge.shard,
+                               charge.count if count is None else count,
+                               charge.counts if counts else {}, charge.at)
         except Exception:
             logger.exception("quota_not_refunded", extra={"count": charge.count})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -61,7 +61,7 @@ class ContentStore(Protocol):
 class Quota(Protocol):
     def take_quota(self, account_id: str, count: int, now: datetime,
                    counts: dict[str, int] | None = None) -> Any: ...
-    def refund(self, charge: Any) -> None: ...
+    def refund(self, charge: Any, count: int | None = None, counts: bool = True) -> None: ...
 
 
 class VerifiedDomains:
@@ -211,7 +211,7 @@ class EmailService:
             except RetryableFailure:
                 self._fail_unqueued(item, now)
                 if item.message["status"] == "queued":
-                    self._quota.refund(replace(charge, counts={}))
+                    self._quota.refund(charge, counts=False)
                 raise
         return self._accepted(item)
 
@@ -248,7 +248,7 @@ class EmailService:
                 if item.delay is not None and next(waiting) is None:
                     self._fail_unqueued(item, now)
                     if item.message["status"] == "queued":  # its quota back, its count stays
-                        self._quota.refund(replace(charge, count=1, counts={}))
+                        self._quota.refund(charge, count=1, counts=False)
                     results.append(BatchItemResult(index=index, error={
                         "code": "service_unavailable", "message": "the queue refused it; retry"}))
                     continue
