@@ -85,7 +85,7 @@ class MotoProcess:
         # Our own interpreter, fixed arguments; its own session, so a terminal's Ctrl-C
         # reaches the devserver, which stops moto last.
         self._process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "letterbox.local.moto_server", "127.0.0.1", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -237,13 +237,18 @@ def per_thread_requests(app_obj: Any) -> None:
 
 def make_server(app_obj: Any, port: int) -> Any:
     from chalice.cli.factory import CLIFactory
-    from chalice.local import LocalDevServer
+    from chalice.local import LocalDevServer, ThreadedHTTPServer
+
+    class Server(ThreadedHTTPServer):
+        # socketserver's backlog of 5 resets the 6th simultaneous connection
+        request_queue_size = 256
+        daemon_threads = True
 
     from letterbox.local.gateway import LetterboxRequestHandler
     config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
     per_thread_requests(app_obj)
     server = LocalDevServer(app_obj, config, "127.0.0.1", port,
-                            handler_cls=LetterboxRequestHandler)
+                            handler_cls=LetterboxRequestHandler, server_cls=Server)
     return server
 
 
