@@ -136,3 +136,39 @@ def test_lasting_conflict_is_503_and_the_retry_succeeds(api, account, flaky) -> 
     assert retried.status_code == 200
     assert [e["type"] for e in retried.json["events"]].count("cancelled") == 1
     assert _totals(api, account).get("cancelled") == 1
+
+
+def test_a_throttled_ses_event_fails_alone_and_is_counted_once(api, account, drain, stack,
+                                                               flaky) -> None:
+    """Bug caught: one throttled write failing the whole SES-events batch (its other events
+    redelivered and, before, retried until the dead-letter queue), or the retry counting
+    twice."""
+    import json
+
+    import app as app_module
+    from letterbox.local.pump import drain_once
+    from tests.flows import ses_fixture
+    ids = []
+    for n in range(3):
+        ids.append(api.post("/v1/emails", {"from": f"hi@{account.domain}",
+                                           "to": f"r{n}@example.net", "subject": "s",
+                                           "text": "t"}, key=account.api_key).json["id"])
+    drain()
+    topic = stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"]
+    sns, sqs = stack.client("sns"), stack.client("sqs")
+    for email_id in ids:
+        sns.publish(TopicArn=topic, Message=json.dumps(
+            ses_fixture("delivery", email_id, account.account_id)))
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    queue = sqs.get_queue_url(QueueName=subscription["Endpoint"].rsplit(":", 1)[1])["QueueUrl"]
+    puts = flaky.calls.count("put_item")  # the second delivery event's write is throttled
+    flaky.fail("put_item", client_error("ProvisionedThroughputExceededException", "PutItem"),
+               first=puts + 2)
+    assert drain_once(sqs, queue, app_module.ingest_ses_events, "ingest_ses_events") == 3
+    statuses = [api.get(f"/v1/emails/{i}", key=account.api_key).json["status"] for i in ids]
+    assert sorted(statuses) == ["delivered", "delivered", "delivered"], (
+        "the status moves first, so the throttled event's status is already right")
+    assert _totals(api, account).get("delivered") == 2, "its count waits for the retry"
+    waiting = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    assert sum(int(n) for n in waiting.values()) == 1, "only it stays on the queue"
