@@ -160,6 +160,16 @@ How each figure is measured (`bench/`):
   with whatever else runs. The figure shows local mode's capacity and that concurrency
   causes no errors; it does not show a deployed API, where each request runs in its own
   Lambda. `docs/concurrency.svg` draws it (latency and errors against clients).
+- **Where the single-send cost target is missed**, the Lambda share is why: the model bills
+  the in-process wall time of each phase (moto's work included), and on a machine whose two
+  cores are shared with other jobs that wall time grows with the load, not with our work.
+  Without Lambda the single send costs SES + $0.0122 (API Gateway's HTTP API $0.0010, SQS
+  $0.0020, DynamoDB $0.0069 for 11 write units, SNS $0.0005, logs $0.0018). At the wall
+  times of a quiet run (≈ 180 ms for the three phases, plus the assumed network latency of
+  their 12 AWS calls: ≈ 285 ms billed at 512 MB, three invocations) Lambda adds ≈ $0.0030,
+  which makes ≈ $0.1152: still just over $0.115. What would close it: 256 MB for the
+  I/O-bound API and SES-events functions (halves their share), or fewer write units (the
+  `queued` event kept inside the message item instead of beside it: −1 WCU, −$0.0006).
 - **Not in the cost model**: DynamoDB also bills the writes it replicates into global
   secondary indexes (`gsi2` listings, the sparse `by_expiry` index). They add about as
   many write units again as the base table's, roughly $0.006 per 1,000 emails at
