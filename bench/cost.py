@@ -33,12 +33,14 @@ def per_email(run: dict[str, Any]) -> dict[str, float]:
     invocations = sum(p["invocations"] for p in phases.values())
     billed_ms = sum(p["wall_ms"] for p in phases.values()) + sum(
         LATENCY_MS.get(service, 10.0) * count for service, count in requests.items())
-    api_requests = phases["api"]["invocations"]  # events come through SQS, not the API
+    # Events come through SQS, not the API; the send path is routed through the stack's HTTP
+    # API (infra/resources.yaml, SendHttpApi), the rest of the API stays on REST.
+    api_requests = phases["api"]["invocations"]
     cost = {
         "ses": PRICES["ses_per_email"] * requests.get("sesv2", 0),
         "lambda": (billed_ms / 1000 * memory_gb() * PRICES["lambda_gb_second"]
                    + invocations * PRICES["lambda_request"]),
-        "api_gateway": api_requests * PRICES["api_gateway_request"],
+        "api_gateway": api_requests * PRICES["api_gateway_http_request"],
         "sqs": (requests.get("sqs", 0) + (run["sqs_event_source_batches"]
                                           + run["event_batches"]) * 2) * PRICES["sqs_request"],
         "dynamodb": (sum(p["write_units"] for p in phases.values())

@@ -5,6 +5,7 @@ are past their expiry (moto, provisioned from infra/). The full-scan alternative
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,10 +16,11 @@ from chalicelib.retention import DataClass
 class CountingStore(DynamoPurgeStore):
     read = 0
 
-    def expired_keys(self, bucket: str, now: int) -> list[dict[str, str]]:
-        keys = super().expired_keys(bucket, now)
-        self.read += len(keys)
-        return keys
+    def expired_keys(self, bucket: str, now: int,
+                     page: int) -> Iterator[list[dict[str, str]]]:
+        for keys in super().expired_keys(bucket, now, page):
+            self.read += len(keys)
+            yield keys
 
 
 def run(total: int = 100_000, expired_share: float = 0.01) -> dict[str, Any]:

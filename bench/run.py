@@ -35,16 +35,16 @@ def _met(ok: bool) -> str:
 
 def rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
     d, w, a, c = r["dkim"], r["worker"], r["aws_requests"], r["cost"]
-    s, t, p, api = r["cold_start"], r["tracking"], r["purge"], r["api_throughput"]
+    s, t, p, conc = r["cold_start"], r["tracking"], r["purge"], r["concurrency"]["by_clients"]
     batch, single = a["batch_100"], a["single"]
     core, core_single = (batch["non_ses_per_email_without_events"],
                          single["non_ses_per_email_without_events"])
-    send, floor = api["send"], api["reference_unauthenticated"]
+    api_requests = single["phases"]["api"]["total"]
     sign_ms = 1000 / d["ours_rsa_per_s"]
     return [
         ("DKIM RSA-2048, our signer (5 KB message)", f"{d['ours_rsa_per_s']:.0f}/s per core",
          f"raw cryptography RSA-2048: {d['raw_cryptography_rsa_per_s']:.0f}/s",
-         f"{d['ours_vs_raw']:.2f}", "≥ 0.5 of raw", _met(d["ours_vs_raw"] >= 0.5)),
+         f"{d['ours_vs_raw']:.2f}", "≥ 0.8 of raw", _met(d["ours_vs_raw"] >= 0.8)),
         ("DKIM RSA-2048, dkimpy as shipped", f"{d['dkimpy_rsa_per_s']:.0f}/s per core",
          f"our signer: {d['ours_rsa_per_s']:.0f}/s", f"{1 / d['ours_vs_dkimpy']:.2f}", "—", ""),
         ("DKIM Ed25519, our signer", f"{d['ours_ed25519_per_s']:.0f}/s per core",
@@ -58,6 +58,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
          f"{w['attachment_200kb_cpu_ms']:.1f} ms ({w['attachment_200kb_per_s']:.0f}/s per core)",
          f"5 KB email: {w['plain_5kb_cpu_ms']:.1f} ms",
          f"{w['attachment_200kb_cpu_ms'] / w['plain_5kb_cpu_ms']:.1f}", "—", ""),
+        ("AWS requests in the API for one single send (warm Lambda)", f"{api_requests}",
+         "before issue 13: 7", f"{api_requests / 7:.2f}", "≤ 4", _met(api_requests <= 4)),
         ("AWS requests per email, batch of 100: API + queue + worker (non-SES)",
          f"{core:.2f}", f"single send: {core_single:.0f}", f"{core / core_single:.2f}",
          "≤ 4", _met(core <= 4)),
@@ -71,8 +73,11 @@ def rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
          "SES alone: $0.1000", f"{1 + c['batch_100']['over_ses']:.3f}", "≤ 1.15",
          _met(c["batch_100"]["over_ses"] <= 0.15)),
         ("Cost per 1,000 emails, one API call each", f"${c['single']['per_1000_total']:.4f}",
-         "SES alone: $0.1000", f"{1 + c['single']['over_ses']:.3f}", "≤ 1.15",
-         _met(c["single"]["over_ses"] <= 0.15)),
+         "SES alone: $0.1000", f"{1 + c['single']['over_ses']:.3f}", "≤ 1.15 ($0.115)",
+         _met(c["single"]["per_1000_total"] <= 0.115)),
+        ("DynamoDB write units per email, single send (API + worker + Delivery event)",
+         f"{single['write_units_per_email']:.0f}", "before issue 13: 21",
+         f"{single['write_units_per_email'] / 21:.2f}", "—", ""),
         ("Cold start: import app.py", f"{s['import_app_ms']:.0f} ms",
          f"import boto3: {s['import_boto3_ms']:.0f} ms", f"{s['app_vs_boto3']:.2f}", "≤ 1.3",
          _met(s["app_vs_boto3"] <= 1.3)),
@@ -89,13 +94,25 @@ def rows(r: dict[str, Any]) -> list[tuple[str, ...]]:
          f"full scan: {p['full_scan_read_per_deleted']:.0f}",
          f"{p['read_per_deleted'] / p['full_scan_read_per_deleted']:.3f}", "≤ 1.5",
          _met(p["read_per_deleted"] <= 1.5)),
-        (f"API throughput: POST /v1/emails, local stack, {send['threads']} client threads",
-         f"{send['requests_per_s']:.1f} req/s, p50 {send['p50_ms']:.0f} ms, "
-         f"p99 {send['p99_ms']:.0f} ms",
-         f"unauthenticated 401 on the same server: {floor['requests_per_s']:.0f} req/s, "
-         f"p50 {floor['p50_ms']:.0f} ms",
-         f"{send['requests_per_s'] / floor['requests_per_s']:.2f}", "—", ""),
+        *concurrency_rows(conc),
     ]
+
+
+def concurrency_rows(by_clients: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Sends and a cheap read under N concurrent clients for one account (local stack)."""
+    out = []
+    for n, run in sorted(by_clients.items(), key=lambda kv: int(kv[0])):
+        send, read = run["send"], run["cheap_get"]
+        ratio = send["p99_ms"] / read["p99_ms"] if read["p99_ms"] else float("inf")
+        errors = send["errors"] + read["errors"]
+        out.append((f"Concurrency: {n} clients sending for one account, local stack",
+                    f"{send['requests_per_s']:.1f} sends/s, p50 {send['p50_ms']:.0f} ms, "
+                    f"p99 {send['p99_ms']:.0f} ms; {errors} errors",
+                    f"cheap GET in the same run: {read['requests_per_s']:.1f}/s, p50 "
+                    f"{read['p50_ms']:.0f} ms, p99 {read['p99_ms']:.0f} ms",
+                    f"{ratio:.2f}", "0 errors" + ("; p99 ratio ≤ 3" if n == "8" else ""),
+                    _met(errors == 0 and (ratio <= 3 or n != "8"))))
+    return out
 
 
 def table(results: dict[str, Any]) -> str:
@@ -133,22 +150,40 @@ How each figure is measured (`bench/`):
   the message store faked for CPU. It counts requests under moto.
 - **Purge** (`purge_efficiency.py`) loads 100,000 items into moto, 1 % of them expired,
   and counts what the purge's queries return.
-- **API throughput** (`api_throughput.py`) starts `make dev`'s server in a subprocess and
-  sends from this process over loopback. The local stack serves the API, the queue
-  pumps, the worker and the mailbox simulator from one Python process, with moto's
-  server in a second one, all on this machine's two cores. Each send is seven HTTP
-  round trips to moto. The figure shows local mode's capacity. It does not show a
-  deployed API, where each request runs in its own Lambda.
+- **Concurrency** (`concurrency.py`) starts `make dev`'s server in a subprocess. 8, then 32
+  client threads, each opening a fresh connection per request, alternate `POST /v1/emails`
+  for one account with a cheap authenticated read of the email just sent
+  (`GET /v1/emails/{id}`: auth, rate limit, one query), for 15 s each, so both kinds of
+  request see the same load. The local stack serves the API, the queue pumps, the worker
+  and the mailbox simulator (which posts each email's events back to the API) from one
+  Python process, with moto's server in a second one, all on this machine's cores, shared
+  with whatever else runs. The figure shows local mode's capacity and that concurrency
+  causes no errors; it does not show a deployed API, where each request runs in its own
+  Lambda. `docs/concurrency.svg` draws it (latency and errors against clients).
+- **Where the single-send cost target is missed**, the Lambda share is why: the model bills
+  the in-process wall time of each phase (moto's work included), and on a machine whose two
+  cores are shared with other jobs that wall time grows with the load, not with our work.
+  Without Lambda the single send costs SES + $0.0122 (API Gateway's HTTP API $0.0010, SQS
+  $0.0020, DynamoDB $0.0069 for 11 write units, SNS $0.0005, logs $0.0018). At the wall
+  times of a quiet run (≈ 180 ms for the three phases, plus the assumed network latency of
+  their 12 AWS calls: ≈ 285 ms billed at 512 MB, three invocations) Lambda adds ≈ $0.0030,
+  which makes ≈ $0.1152: still just over $0.115. What would close it: 256 MB for the
+  I/O-bound API and SES-events functions (halves their share), or fewer write units (the
+  `queued` event kept inside the message item instead of beside it: −1 WCU, −$0.0006).
+- **Not in the cost model**: DynamoDB also bills the writes it replicates into global
+  secondary indexes (`gsi2` listings, the sparse `by_expiry` index). They add about as
+  many write units again as the base table's, roughly $0.006 per 1,000 emails at
+  on-demand prices; `docs/scaling.md` counts them.
 """
 
 
 def main() -> None:
-    from bench import (api_throughput, aws_requests, cold_start, cost, dkim_rate,
+    from bench import (aws_requests, cold_start, concurrency, cost, dkim_rate,
                        purge_efficiency, tracking_hit, worker_cpu)
 
     steps = {"dkim": dkim_rate.run, "worker": worker_cpu.run, "cold_start": cold_start.run,
              "aws_requests": aws_requests.run, "tracking": tracking_hit.run,
-             "purge": purge_efficiency.run, "api_throughput": api_throughput.run}
+             "purge": purge_efficiency.run, "concurrency": concurrency.run}
     results: dict[str, Any] = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
                                "machine": machine()}
     for name, step in steps.items():
@@ -159,14 +194,21 @@ def main() -> None:
     write_doc(results)
 
 
+def write_chart(results: dict[str, Any]) -> None:
+    from bench import chart
+    (ROOT / "docs" / "concurrency.svg").write_text(chart.svg(results["concurrency"]))
+
+
 def write_doc(results: dict[str, Any]) -> None:
     """docs/benchmarks.md from a results.json (``python -m bench.run --doc-only``)."""
     doc = (f"# Benchmarks\n\nWritten by `make bench` on {results['measured_at']}, on "
            f"{results['machine']}. Each figure sits beside a reference measured in the same "
            "run. Rerun `make bench` to reproduce them on your machine (it takes a few "
            "minutes; it never runs in CI).\n\n"
-           f"{table(results)}\n\n{NOTES}")
+           f"{table(results)}\n\n![Latency and errors against concurrent clients]"
+           f"(concurrency.svg)\n\n{NOTES}")
     (ROOT / "docs" / "benchmarks.md").write_text(doc)
+    write_chart(results)
     print(doc)
 
 

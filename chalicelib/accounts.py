@@ -33,6 +33,8 @@ class AccountStore(Protocol):
     def resume_account(self, account_id: str) -> bool: ...
     def update_account(self, account_id: str, fields: dict[str, Any]) -> dict[str, Any] | None: ...
     def expire_account(self, account_id: str, now: datetime) -> None: ...
+    def pause_account(self, account_id: str, reason: str, event: dict[str, Any],
+                      now: datetime) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,12 @@ class AccountService:
     def __init__(self, store: AccountStore,
                  on_close: list[Callable[[str, datetime], None]] | None = None,
                  on_retention_change: Callable[[str, int, datetime], None] | None = None,
-                 erase_now: Callable[[str], bool] | None = None) -> None:
+                 erase_now: Callable[[str], bool] | None = None,
+                 cache_seconds: float = 0) -> None:
         self._store = store
+        # key id → (read at, key record, account): a warm Lambda authenticates without a read
+        self._cache: dict[str, tuple[float, dict[str, Any], dict[str, Any] | None]] = {}
+        self._cache_seconds = cache_seconds
         self._on_close = on_close or []
         self._on_retention_change = on_retention_change
         self._erase_now = erase_now
@@ -103,7 +109,15 @@ class AccountService:
         token = f"{KEY_TOKEN_PREFIX}{key_id.removeprefix('key_')}_{secret}"
         return IssuedKey(key_id=key_id, token=token, scope=scope)
 
+    def forget(self, account_id: str | None = None, key_id: str | None = None) -> None:
+        """Drop cached keys (of one key, or of one account): this Lambda sees the change now,
+        others within ``cache_seconds``."""
+        for cached_id, (_, record, _) in list(self._cache.items()):
+            if cached_id == key_id or record["account_id"] == account_id:
+                self._cache.pop(cached_id, None)
+
     def revoke_key(self, key_id: str, now: datetime) -> None:
+        self.forget(key_id=key_id)
         if not self._store.revoke_key(key_id, now):
             raise NotFound(f"no API key {key_id}")
 
@@ -144,6 +158,7 @@ class AccountService:
                               erase_after=iso(erase_after), erased=erased)
 
     def close_account(self, account_id: str, now: datetime) -> None:
+        self.forget(account_id=account_id)
         self._open_account(account_id)
         for key in self._store.list_keys(account_id):
             self._store.revoke_key(key["key_id"], now)
@@ -159,21 +174,44 @@ class AccountService:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("the Authorization header must be 'Bearer <key>'")
         parts = _split_token(token.strip())
-        record = self._store.get_key(parts[0]) if parts else None
+        record, account = self._key_and_account(parts[0]) if parts else (None, None)
         if (parts is None or record is None
                 or not hmac.compare_digest(record["secret_hash"], _hash_secret(parts[1]))):
             raise Unauthorized("invalid API key")
         if record.get("revoked_at"):
             raise Unauthorized("this API key has been revoked")
-        account = self._store.get_account(record["account_id"])
         if account is None or account["status"] != "active":
             raise AccountClosed("this account is closed")
         return Principal(account_id=record["account_id"], key_id=record["key_id"],
                          scope=record["scope"], domains=frozenset(record.get("domains", [])),
                          sending_paused=bool(account.get("sending_paused")))
 
+    def pause_account(self, account_id: str, reason: str, event: dict[str, Any],
+                      now: datetime) -> bool:
+        """Pause sending (account protection); this Lambda refuses new sends at once."""
+        self.forget(account_id=account_id)
+        return self._store.pause_account(account_id, reason, event, now)
+
+    def _key_and_account(self, key_id: str
+                         ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The key's record and its account, from this Lambda's cache when fresh enough
+        (only keys that exist are cached, so a guessed key id costs a read every time)."""
+        cached = self._cache.get(key_id)
+        if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
+            return cached[1], cached[2]
+        record = self._store.get_key(key_id)
+        if record is None:
+            return None, None
+        account = self._store.get_account(record["account_id"])
+        if self._cache_seconds > 0:
+            if len(self._cache) > 10_000:  # bounded: an old entry is only a read saved
+                self._cache.clear()
+            self._cache[key_id] = (time.monotonic(), record, account)
+        return record, account
+
     def resume_sending(self, account_id: str) -> None:
         """Operator only: after the cause of the bounces or complaints is fixed."""
+        self.forget(account_id=account_id)
         self._open_account(account_id)
         self._store.resume_account(account_id)
 
@@ -218,3 +256,25 @@ class RetentionDays:
 
     def forget(self, account_id: str) -> None:
         self._cache.pop(account_id, None)
+
+
+class SendingGate:
+    """Whether an account may send right now (not paused, not closed), asked by the worker
+    before each send and cached per warm Lambda for ``ttl_seconds``: a pause or a closure
+    stops even mail accepted (or scheduled) before it, within that time."""
+
+    def __init__(self, store: AccountStore, ttl_seconds: float = 30) -> None:
+        self._store = store
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, str | None]] = {}
+
+    def refusal(self, account_id: str) -> str | None:
+        """None, or why not: ``account_paused`` or ``account_closed``."""
+        cached = self._cache.get(account_id)
+        if cached is not None and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        account = self._store.get_account(account_id)
+        reason = ("account_closed" if account is None or account.get("status") != "active"
+                  else "account_paused" if account.get("sending_paused") else None)
+        self._cache[account_id] = (time.monotonic(), reason)
+        return reason

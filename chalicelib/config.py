@@ -35,6 +35,11 @@ class Settings:
     protection_complaint_rate: float = 0.001
     rate_limit_per_second: int = 50
     daily_quota: int = 50_000
+    # Per warm Lambda: how long a key's account (scope, pause, closure) and an account's
+    # verified domains are trusted without a read. A key revoked, an account paused or
+    # closed, or a domain deleted elsewhere can still act this long (docs/scaling.md);
+    # the send worker checks pause and closure again before each send.
+    auth_cache_seconds: float = 30
     # Retry backoff for throttled sends: base * 2^(attempt-1) seconds, capped at 15 minutes.
     retry_base_seconds: int = 5
     send_queue_url: str = ""

@@ -10,6 +10,7 @@ PRICES = {
     "lambda_gb_second": 0.0000166667,  # x86
     "lambda_request": 0.20 / 1e6,
     "api_gateway_request": 3.50 / 1e6,  # REST API, first 333 M a month
+    "api_gateway_http_request": 1.00 / 1e6,  # HTTP API (v2), first 300 M a month
     "sqs_request": 0.40 / 1e6,  # standard queue, per 64 KB chunk
     "dynamodb_write_unit": 0.625 / 1e6,  # on-demand
     "dynamodb_read_unit": 0.125 / 1e6,
@@ -22,7 +23,7 @@ PRICES = {
 # What one email uses, stated (about what `make bench` counts for a single send through the
 # API with one delivery event): the API call, the worker, the event; a 512 MB function.
 PER_EMAIL_USAGE = {
-    "ses_per_email": 1, "api_gateway_request": 1, "lambda_request": 3,
+    "ses_per_email": 1, "api_gateway_http_request": 1, "lambda_request": 3,
     "lambda_gb_second": 3 * 0.15 * 0.5, "sqs_request": 6, "dynamodb_write_unit": 8,
     "dynamodb_read_unit": 4, "sns_publish": 1, "logs_ingested_gb": 3 * 1200 / 1e9,
 }

@@ -1,6 +1,8 @@
 """What customers read all day: the message log, the event stream and daily statistics.
 
-Stats come from per-day counters written with each event; they hold no addresses.
+Stats come from per-day counters that each event adds to, write-sharded and summed on read
+(``adapters/counter_store.py``); they hold no addresses. The listings are sharded by a few
+bits of the id and merged on read (``adapters/message_store.py``).
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ MAX_STATS_DAYS = 366
 
 
 class Index(Protocol):
-    def index_page(self, pk: str, low: str, high: str, limit: int, cursor: str | None,
-                   filters: dict[str, tuple[str, Any]] | None = None
-                   ) -> tuple[list[dict[str, Any]], str | None]: ...
-    def query_between(self, pk: str, low: str, high: str) -> list[dict[str, Any]]: ...
+    def listing_page(self, kind: str, account_id: str, low: str, high: str, limit: int,
+                     cursor: str | None, filters: dict[str, tuple[str, Any]] | None = None
+                     ) -> tuple[list[dict[str, Any]], str | None]: ...
+
+
+class DailyStats(Protocol):
+    def days(self, account_id: str, first: date, last: date) -> dict[str, dict[str, int]]: ...
 
 
 def _moment(value: str | None, field: str, default: datetime) -> datetime:
@@ -52,9 +57,10 @@ def rates(counts: dict[str, int]) -> dict[str, float | None]:
 
 
 class LogService:
-    def __init__(self, index: Index,
+    def __init__(self, index: Index, counters: DailyStats,
                  metadata_of: Callable[[str, list[str]], dict[str, dict[str, str]]]) -> None:
         self._index = index
+        self._counters = counters
         self._metadata_of = metadata_of
 
     def emails(self, principal: Principal, limit: int, cursor: str | None,
@@ -67,8 +73,8 @@ class LogService:
         if query.get("tag"):
             filters["tag_keys"] = ("contains", query["tag"])
         low, high = _bounds("em", query.get("from"), query.get("to"))
-        items, next_cursor = self._index.index_page(f"EMAILS#{principal.account_id}", low, high,
-                                                    limit, cursor, filters)
+        items, next_cursor = self._index.listing_page("EMAILS", principal.account_id, low,
+                                                      high, limit, cursor, filters)
         return EmailPage(data=[EmailSummary.model_validate({
             "id": i["message_id"], "from": i["from"], "to": i.get("to") or [],
             "subject": i.get("subject"), "status": i["status"],
@@ -84,8 +90,8 @@ class LogService:
         if query.get("email_id"):
             filters["message_id"] = ("=", query["email_id"])
         low, high = _bounds("evt", query.get("from"), query.get("to"))
-        items, next_cursor = self._index.index_page(f"EVENTS#{principal.account_id}", low, high,
-                                                    limit, cursor, filters)
+        items, next_cursor = self._index.listing_page("EVENTS", principal.account_id, low,
+                                                      high, limit, cursor, filters)
         missing = [i["message_id"] for i in items if "metadata" not in i and i.get("message_id")]
         if missing:  # SES events are stored without it: one read for the page
             metadata = self._metadata_of(principal.account_id, missing)
@@ -98,12 +104,8 @@ class LogService:
             has_more=next_cursor is not None, next_cursor=next_cursor)
 
     def daily_counts(self, account_id: str, first: date, last: date) -> list[StatsDay]:
-        items = self._index.query_between(f"ACCT#{account_id}", f"STATS#{first.isoformat()}",
-                                          f"STATS#{last.isoformat()}")
-        skip = {"pk", "sk", "retention_class", "expires_at", "expiry_bucket"}
-        return [StatsDay(date=i["sk"].removeprefix("STATS#"),
-                         counts={k: int(v) for k, v in i.items() if k not in skip})
-                for i in items]
+        return [StatsDay(date=day, counts=counts)
+                for day, counts in self._counters.days(account_id, first, last).items()]
 
     def stats(self, principal: Principal, since: str | None, until: str | None,
               today: date) -> Stats:

@@ -14,7 +14,7 @@ checkpointed, so a run cut off by the Lambda timeout resumes where it stopped.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -27,7 +27,8 @@ PAGE = 500
 
 
 class PurgeStore(Protocol):
-    def expired_keys(self, bucket: str, now: int) -> list[Key]: ...
+    def expired_keys(self, bucket: str, now: int, page: int) -> Iterator[list[Key]]: ...
+    def account_partitions(self, account_id: str) -> list[str]: ...
     def delete_keys(self, keys: list[Key]) -> int: ...
     def get_checkpoint(self, name: str) -> str | None: ...
     def set_checkpoint(self, name: str, value: str) -> None: ...
@@ -153,15 +154,15 @@ class Purger:
                if checkpoint else today - timedelta(days=first_run_days))
         while day <= today:
             bucket = day.strftime("%Y-%m-%d")
-            keys = self._store.expired_keys(bucket, int(now.timestamp()))
-            report.items_read += len(keys)
-            accounts = [k for k in keys if k["sk"] == "ACCOUNT"]
-            report.items_deleted += self._store.delete_keys(
-                [k for k in keys if k["sk"] != "ACCOUNT"])
-            for key in accounts:
-                if not self.erase_account(key["pk"].removeprefix("ACCT#"), report):
-                    report.finished = False
-                    return
+            for keys in self._store.expired_keys(bucket, int(now.timestamp()), PAGE):
+                report.items_read += len(keys)  # a page at a time, never a whole day in memory
+                accounts = [k for k in keys if k["sk"] == "ACCOUNT"]
+                report.items_deleted += self._store.delete_keys(
+                    [k for k in keys if k["sk"] != "ACCOUNT"])
+                for key in accounts:
+                    if not self.erase_account(key["pk"].removeprefix("ACCT#"), report):
+                        report.finished = False
+                        return
             report.buckets_scanned += 1
             if day < today:  # today still fills; only whole past days are done
                 self._store.set_checkpoint("purge", bucket)
@@ -196,6 +197,12 @@ class Purger:
             report.items_deleted += self._store.delete_keys(keys)
             if self._out_of_time():
                 return False
+        for partition in self._store.account_partitions(account_id):  # messages, counters
+            while keys := self._store.partition_keys(partition, PAGE):
+                report.items_read += len(keys)
+                report.items_deleted += self._store.delete_keys(keys)
+                if self._out_of_time():
+                    return False
         report.items_deleted += self._store.delete_keys([{"pk": pk, "sk": "ACCOUNT"}])
         report.accounts_erased += 1
         return True

@@ -8,6 +8,7 @@ claim, so nothing is sent twice.
 
 from __future__ import annotations
 
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,7 +59,31 @@ class ContentStore(Protocol):
 
 
 class Quota(Protocol):
-    def take_quota(self, account_id: str, count: int, now: datetime) -> None: ...
+    def take_quota(self, account_id: str, count: int, now: datetime,
+                   counts: dict[str, int] | None = None) -> Any: ...
+    def refund(self, charge: Any, count: int | None = None, counts: bool = True) -> None: ...
+
+
+class VerifiedDomains:
+    """Which domains an account may send from, remembered per warm Lambda for
+    ``ttl_seconds`` (only verified ones: a domain verified a moment ago sends at once)."""
+
+    def __init__(self, domains: DomainDirectory, ttl_seconds: float = 0) -> None:
+        self._domains = domains
+        self._ttl = ttl_seconds
+        self._seen: dict[tuple[str, str], float] = {}
+
+    def verified(self, account_id: str, domain: str) -> bool:
+        seen = self._seen.get((account_id, domain))
+        if seen is not None and time.monotonic() - seen < self._ttl:
+            return True
+        record = self._domains.get_by_name(account_id, domain)
+        ok = record is not None and record.get("status") == "verified"
+        if ok and self._ttl > 0:
+            if len(self._seen) > 10_000:
+                self._seen.clear()
+            self._seen[(account_id, domain)] = time.monotonic()
+        return ok
 
 
 class TemplateSource(Protocol):
@@ -85,9 +110,9 @@ class Prepared:
 class EmailService:
     def __init__(self, messages: MessageStore, domains: DomainDirectory, queue: CommandQueue,
                  content: ContentStore, quota: Quota, templates: TemplateSource,
-                 offload_bytes: int) -> None:
+                 offload_bytes: int, domain_cache_seconds: float = 0) -> None:
         self._messages = messages
-        self._domains = domains
+        self._domains = VerifiedDomains(domains, domain_cache_seconds)
         self._queue = queue
         self._content = content
         self._quota = quota
@@ -103,8 +128,7 @@ class EmailService:
         if not principal.may_send_from(domain):
             raise Forbidden(f"this API key may not send from {domain}")
         if domain not in verified:
-            record = self._domains.get_by_name(principal.account_id, domain)
-            verified[domain] = record is not None and record.get("status") == "verified"
+            verified[domain] = self._domains.verified(principal.account_id, domain)
         if not verified[domain]:
             raise DomainNotVerified(
                 f"'from' must be on a verified domain of this account; {domain} is not",
@@ -162,17 +186,32 @@ class EmailService:
                              created_at=item.message["created_at"],
                              scheduled_at=item.message.get("scheduled_at"))
 
+    def _charge(self, account_id: str, items: list[Prepared], now: datetime) -> Any:
+        """Today's quota for the emails that go now, and the day's counts of all of them,
+        in one write (scheduled emails take their quota when the worker sends them)."""
+        scheduled = sum(1 for item in items if item.message["status"] == "scheduled")
+        counts = {name: n for name, n in (("queued", len(items) - scheduled),
+                                          ("scheduled", scheduled)) if n}
+        return self._quota.take_quota(items[0].message["account_id"], len(items) - scheduled,
+                                      now, counts)
+
     def queue_email(self, principal: Principal, request: SendEmailRequest,
                     now: datetime) -> EmailAccepted:
         item = self._prepare(principal, request, now, {})
-        self._quota.take_quota(principal.account_id, 1, now)
-        queued = self._queue_item(item)
-        self._messages.create(item.message, item.event, now)
+        charge = self._charge(principal.account_id, [item], now)
+        try:
+            queued = self._queue_item(item)
+            self._messages.create(item.message, item.event, now)
+        except Exception:
+            self._quota.refund(charge)  # nothing was accepted: the 503 is safe to retry
+            raise
         if item.delay is not None:
             try:
                 self._queue.enqueue(queued, item.delay)
             except RetryableFailure:
                 self._fail_unqueued(item, now)
+                if item.message["status"] == "queued":
+                    self._quota.refund(charge, counts=False)
                 raise
         return self._accepted(item)
 
@@ -195,14 +234,21 @@ class EmailService:
             except LetterboxError as err:
                 results.append(BatchItemResult(index=index, error=err.to_body()["error"]))
         if ready:
-            self._quota.take_quota(principal.account_id, len(ready), now)
-            queued = [(self._queue_item(item), item.delay) for _, item in ready]
-            self._messages.create_many([(item.message, item.event) for _, item in ready], now)
+            charge = self._charge(principal.account_id, [item for _, item in ready], now)
+            try:
+                queued = [(self._queue_item(item), item.delay) for _, item in ready]
+                self._messages.create_many([(item.message, item.event) for _, item in ready],
+                                           now)
+            except Exception:
+                self._quota.refund(charge)
+                raise
             sent_ids = self._queue.enqueue_many([(q, d) for q, d in queued if d is not None])
             waiting = iter(sent_ids)
             for index, item in ready:
                 if item.delay is not None and next(waiting) is None:
                     self._fail_unqueued(item, now)
+                    if item.message["status"] == "queued":  # its quota back, its count stays
+                        self._quota.refund(charge, count=1, counts=False)
                     results.append(BatchItemResult(index=index, error={
                         "code": "service_unavailable", "message": "the queue refused it; retry"}))
                     continue

@@ -16,13 +16,13 @@ from urllib.parse import quote
 
 from chalicelib.dkim_signing import SigningKey, sign_message
 from chalicelib.email_models import OffloadPointer, SendCommand
-from chalicelib.errors import PermanentFailure, RetryableFailure
+from chalicelib.errors import PermanentFailure, RateLimited, RetryableFailure
 from chalicelib.mime import Content, build_message
 from chalicelib.models import address_of, domain_of
 from chalicelib.observability import logger
 from chalicelib.ports import Claim, EmailSender
 from chalicelib.templates import TemplateError, render
-from chalicelib.vocabulary import EMAIL_WAITING, EmailEventType, Event
+from chalicelib.vocabulary import EMAIL_WAITING, EmailEventType, Event, FailureReason
 
 # Longer than the queue's visibility timeout, so a retry never races a live attempt.
 CLAIM_LEASE_SECONDS = 900
@@ -63,6 +63,16 @@ class LinkSigner(Protocol):
     def address_hash(self, account_id: str, address: str) -> str: ...
 
 
+class Gate(Protocol):
+    def refusal(self, account_id: str) -> str | None: ...
+
+
+class SendQuota(Protocol):
+    def take_quota(self, account_id: str, count: int, now: datetime,
+                   counts: dict[str, int] | None = None) -> Any: ...
+    def refund(self, charge: Any, count: int | None = None, counts: bool = True) -> None: ...
+
+
 @dataclass(frozen=True)
 class SendOutcome:
     message_id: str
@@ -72,8 +82,11 @@ class SendOutcome:
 class SendWorker:
     def __init__(self, messages: WorkerMessages, sender: EmailSender, keyring: Keyring,
                  content: ContentReader, suppressions: SuppressionCheck, links: LinkSigner,
-                 public_base_url: str, tracking: Instrumenter) -> None:
+                 public_base_url: str, tracking: Instrumenter, gate: Gate | None = None,
+                 quota: SendQuota | None = None) -> None:
         self._messages = messages
+        self._gate = gate
+        self._quota = quota
         self._sender = sender
         self._keyring = keyring
         self._content = content
@@ -98,6 +111,12 @@ class SendWorker:
         if claim is not Claim.CLAIMED:
             return SendOutcome(message_id, "skipped")
         offload = item.offload_key if isinstance(item, OffloadPointer) else None
+        refusal, charge = self._admit(account_id, offload, now)
+        if refusal is not None:
+            self._finish(account_id, message_id, EmailEventType.FAILED, now, reason=refusal)
+            if offload:
+                self._content.delete(offload)
+            return SendOutcome(message_id, "failed")
         try:
             command = (SendCommand.model_validate_json(self._content.get(offload))
                        if offload else item)
@@ -105,6 +124,8 @@ class SendWorker:
             outcome = self._deliver(command, now)
         except RetryableFailure:
             self._messages.release(account_id, message_id)
+            if charge is not None and self._quota is not None:
+                self._quota.refund(charge)  # the retry takes it again
             raise
         except (PermanentFailure, TemplateError, ValueError) as err:
             logger.warning("send refused", extra={"message_id": message_id,
@@ -114,6 +135,20 @@ class SendWorker:
         if offload:
             self._content.delete(offload)
         return outcome
+
+    def _admit(self, account_id: str, offload: str | None,
+               now: datetime) -> tuple[str | None, Any]:
+        """Checked at send time, not only at acceptance: pause and closure (cached briefly),
+        and for scheduled mail the quota of the day it goes out (charged now)."""
+        refusal = self._gate.refusal(account_id) if self._gate is not None else None
+        if refusal is not None:
+            return FailureReason(refusal).value, None
+        if self._quota is None or not (offload or "").startswith("scheduled/"):
+            return None, None  # immediate mail took its quota when it was accepted
+        try:
+            return None, self._quota.take_quota(account_id, 1, now)
+        except RateLimited:
+            return FailureReason.QUOTA_EXCEEDED.value, None
 
     def _finish(self, account_id: str, message_id: str, status: EmailEventType, now: datetime,
                 fields: dict[str, Any] | None = None, command: SendCommand | None = None,

@@ -58,6 +58,10 @@ class FailureReason(StrEnum):
 
     RETRIES_EXHAUSTED = "retries_exhausted"
     QUEUE_UNAVAILABLE = "queue_unavailable"
+    # Checked again when a (scheduled) email is sent, not only when it was accepted.
+    ACCOUNT_PAUSED = "account_paused"
+    ACCOUNT_CLOSED = "account_closed"
+    QUOTA_EXCEEDED = "quota_exceeded"
 
 
 class LetterStatus(StrEnum):

@@ -18,8 +18,9 @@ from chalicelib.config import Settings, get_settings
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from chalicelib.accounts import AccountService, RetentionDays
+    from chalicelib.accounts import AccountService, RetentionDays, SendingGate
     from chalicelib.adapters.account_store import DynamoAccountStore
+    from chalicelib.adapters.counter_store import DynamoCounterStore
     from chalicelib.adapters.dns_lookup import DnsLookup
     from chalicelib.adapters.domain_store import DynamoDomainStore
     from chalicelib.adapters.dynamo import DynamoTable
@@ -78,6 +79,11 @@ class Container:
         return DynamoTable(self.client("dynamodb"), self.settings.table_name)
 
     @cached_property
+    def counters(self) -> DynamoCounterStore:
+        from chalicelib.adapters.counter_store import DynamoCounterStore
+        return DynamoCounterStore(self.table)
+
+    @cached_property
     def account_store(self) -> DynamoAccountStore:
         from chalicelib.adapters.account_store import DynamoAccountStore
         return DynamoAccountStore(self.table)
@@ -90,7 +96,7 @@ class Container:
     @cached_property
     def message_store(self) -> DynamoMessageStore:
         from chalicelib.adapters.message_store import DynamoMessageStore
-        return DynamoMessageStore(self.table, on_events=self.publish_events,
+        return DynamoMessageStore(self.table, self.counters, on_events=self.publish_events,
                                   retention_days=self.retention_days)
 
     def publish_events(self, account_id: str, events: list[dict[str, Any]]) -> None:
@@ -137,7 +143,7 @@ class Container:
     @cached_property
     def letter_store(self) -> DynamoLetterStore:
         from chalicelib.adapters.letter_store import DynamoLetterStore
-        return DynamoLetterStore(self.table, on_events=self.publish_events,
+        return DynamoLetterStore(self.table, self.counters, on_events=self.publish_events,
                                  retention_days=self.retention_days)
 
     @cached_property
@@ -230,7 +236,7 @@ class Container:
             on_close=[self.domain_store.start_closure_clock, self.smtp.revoke_all,
                       self._close_dashboard_users],
             on_retention_change=RetentionChange(self.retention_days, self.purge_store),
-            erase_now=EraseNow(self.purger))
+            erase_now=EraseNow(self.purger), cache_seconds=self.settings.auth_cache_seconds)
 
     def _close_dashboard_users(self, account_id: str, now: datetime) -> None:
         """Closure ends dashboard sessions; built only then (argon2 stays off cold starts)."""
@@ -261,7 +267,8 @@ class Container:
     @cached_property
     def limits(self) -> Limits:
         from chalicelib.limits import Limits
-        return Limits(self.table, self.settings.rate_limit_per_second, self.settings.daily_quota)
+        return Limits(self.table, self.counters, self.settings.rate_limit_per_second,
+                      self.settings.daily_quota)
 
     @cached_property
     def idempotency(self) -> IdempotentRequests:
@@ -304,7 +311,7 @@ class Container:
         verifier = SnsVerifier(local_or_fetch(self.settings.sns_local_cert_file),
                                {self.settings.ses_events_topic_arn})
         protection = AccountProtection(
-            self.logs, self.account_store, self.settings.protection_min_volume,
+            self.logs, self.accounts, self.settings.protection_min_volume,
             self.settings.protection_bounce_rate, self.settings.protection_complaint_rate)
         return ProviderEventService(verifier, self.message_store, self.suppressions,
                                     SnsSubscriptions(self.client("sns")), [protection])
@@ -313,7 +320,8 @@ class Container:
     def emails(self) -> EmailService:
         from chalicelib.send import EmailService
         return EmailService(self.message_store, self.domain_store, self.send_queue, self.content,
-                            self.limits, self.templates, self.settings.queue_offload_bytes)
+                            self.limits, self.templates, self.settings.queue_offload_bytes,
+                            domain_cache_seconds=self.settings.auth_cache_seconds)
 
     @cached_property
     def domain_store(self) -> DynamoDomainStore:
@@ -378,12 +386,17 @@ class Container:
         from chalicelib.send_worker import SendWorker
         return SendWorker(self.message_store, self.email_sender, self.keyring, self.content,
                           self.suppressions, self.tokens, self.settings.public_base_url,
-                          self.tracking)
+                          self.tracking, gate=self.sending_gate, quota=self.limits)
+
+    @cached_property
+    def sending_gate(self) -> SendingGate:
+        from chalicelib.accounts import SendingGate
+        return SendingGate(self.account_store, self.settings.auth_cache_seconds)
 
     @cached_property
     def logs(self) -> LogService:
         from chalicelib.logs import LogService
-        return LogService(self.table, self.message_reader.metadata_of)
+        return LogService(self.message_reader, self.counters, self.message_reader.metadata_of)
 
     @cached_property
     def tracking(self) -> TrackingService:

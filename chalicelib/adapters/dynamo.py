@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import time
 from decimal import Decimal
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import PayloadTooLarge, RetryableFailure, ValidationFailed
 from chalicelib.retention import DataClass, expiry_bucket, expiry_for
@@ -27,7 +29,11 @@ Key = dict[str, str]
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 _RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
-              "RequestLimitExceeded", "InternalServerError", "TransactionConflictException"}
+              "RequestLimitExceeded", "InternalServerError", "TransactionConflictException",
+              "ServiceUnavailable", "InternalFailure", "TransactionInProgressException",
+              "LimitExceededException"}
+# A cancelled transaction wrote nothing, so running it again is safe; botocore does not.
+TRANSACT_ATTEMPTS = 4
 
 
 class ConditionFailed(Exception):
@@ -84,7 +90,12 @@ def with_retention(item: Item, data_class: DataClass, clock_start: datetime | No
     return stamped
 
 
-def _raise_for(err: ClientError) -> None:
+def _raise_for(err: ClientError | BotoCoreError) -> None:
+    """Our errors for DynamoDB's: a failed condition, or "try again" for throttling,
+    conflicts, timeouts and 5xx (the API answers 503 + Retry-After, a queue record retries).
+    """
+    if isinstance(err, BotoCoreError):  # timeouts, refused connections: nothing answered
+        raise RetryableFailure(f"dynamodb unreachable: {type(err).__name__}") from err
     code = err.response.get("Error", {}).get("Code", "")
     if code == "ConditionalCheckFailedException":
         raise ConditionFailed(code) from err
@@ -98,9 +109,18 @@ def _raise_for(err: ClientError) -> None:
     if code == "ValidationException" and "exceeded the maximum allowed size" in message:
         # DynamoDB's 400 KB item limit: the caller's data is too big, not our bug
         raise PayloadTooLarge("the item is larger than storage allows (400 KB)") from err
-    if code in _RETRYABLE or code == "TransactionCanceledException":
+    status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    if code in _RETRYABLE or code == "TransactionCanceledException" or status >= 500:
         raise RetryableFailure(f"dynamodb {code}") from err
     raise err
+
+
+def _conflicted(err: ClientError) -> bool:
+    """A transaction cancelled only because another one touched the same item."""
+    reasons = err.response.get("CancellationReasons", [])
+    codes = {r.get("Code") for r in reasons} - {"None", None}
+    return (err.response.get("Error", {}).get("Code") == "TransactionCanceledException"
+            and bool(codes) and codes <= {"TransactionConflict"})
 
 
 def _encode_cursor(key: Mapping[str, Any]) -> str:
@@ -113,7 +133,8 @@ def _decode_cursor(cursor: str, partition: str, pk: str, sk_name: str,
     """A cursor only ever continues the listing it came from: never another account's.
     It must name exactly the key attributes of that listing (table or index), each a
     non-empty string, or DynamoDB would refuse the start key."""
-    expected = {"pk", "sk", partition, sk_name}
+    # Table and index cursors carry the table's key too; a merged listing's carries its own.
+    expected = {partition, sk_name} | ({"pk", "sk"} if partition.startswith("gsi") else set())
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         valid = (isinstance(key, dict) and key.get(partition) == pk and set(key) == expected
@@ -144,7 +165,7 @@ class DynamoTable:
             request["ConditionExpression"] = condition
         try:
             self._client.put_item(**request)
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             _raise_for(err)
 
     def put_op(self, item: Item, data_class: DataClass, clock_start: datetime | None,
@@ -186,7 +207,7 @@ class DynamoTable:
         request = self.update_op(key, expression, values, condition, names)["Update"]
         try:
             response = self._client.update_item(ReturnValues="ALL_NEW", **request)
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             _raise_for(err)
         return from_wire(response.get("Attributes", {}))
 
@@ -207,17 +228,25 @@ class DynamoTable:
             return None
 
     def transact(self, operations: list[dict[str, Any]]) -> None:
-        try:
-            self._client.transact_write_items(TransactItems=operations)
-        except ClientError as err:
-            _raise_for(err)
+        """All or nothing; a ``TransactionConflict`` is retried here with a jittered backoff
+        (only per-message items go in transactions, so conflicts are short-lived)."""
+        for attempt in range(TRANSACT_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=operations)
+                return
+            except ClientError as err:
+                if not _conflicted(err) or attempt == TRANSACT_ATTEMPTS - 1:
+                    _raise_for(err)
+            except BotoCoreError as err:
+                _raise_for(err)
+            time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
 
     def get(self, pk: str, sk: str, consistent: bool = False) -> Item | None:
         try:
             response = self._client.get_item(
                 TableName=self.name, Key=to_wire({"pk": pk, "sk": sk}),
                 ConsistentRead=consistent)
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             _raise_for(err)
         item = response.get("Item")
         return from_wire(item) if item else None
@@ -244,16 +273,25 @@ class DynamoTable:
         """The items of a single query page (``request`` as boto3 takes it)."""
         try:
             response = self._client.query(**request)
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             _raise_for(err)
         return [from_wire(item) for item in response.get("Items", [])]
+
+    def raw_page(self, request: dict[str, Any]) -> tuple[list[Item], Any]:
+        """One query page and its ``LastEvaluatedKey`` as DynamoDB gave it (or None)."""
+        try:
+            response = self._client.query(**request)
+        except (ClientError, BotoCoreError) as err:
+            _raise_for(err)
+        return ([from_wire(item) for item in response.get("Items", [])],
+                response.get("LastEvaluatedKey"))
 
     def pages(self, request: dict[str, Any]) -> Iterator[Item]:
         """Every item a query (``request`` as boto3 takes it) matches, page after page."""
         while True:
             try:
                 response = self._client.query(**request)
-            except ClientError as err:
+            except (ClientError, BotoCoreError) as err:
                 _raise_for(err)
             yield from (from_wire(item) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
@@ -292,7 +330,7 @@ class DynamoTable:
                                                                   sk_prefix))
         try:
             response = self._client.query(**request)
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             _raise_for(err)
         items = [from_wire(item) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
@@ -325,11 +363,68 @@ class DynamoTable:
                                                                   "gsi2sk", ""))
         try:
             response = self._client.query(**request)
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             _raise_for(err)
         last = response.get("LastEvaluatedKey")
         return ([from_wire(i) for i in response.get("Items", [])],
                 _encode_cursor(from_wire(last)) if last else None)
+
+    def merged_index_page(self, pks: list[str], low: str, high: str, limit: int,
+                          cursor: str | None,
+                          filters: Mapping[str, tuple[str, Any]] | None = None,
+                          forward: bool = False) -> tuple[list[Item], str | None]:
+        """One page of a listing sharded over several ``gsi2`` partition keys, merged by sort
+        key (newest first unless ``forward``). Sort keys are unique ids, so the cursor is the
+        last one returned; a page is complete up to the furthest point every shard was read
+        to, and may be short (with ``has_more``) when a filter leaves shards sparse."""
+        after = None
+        if cursor:
+            after = _decode_cursor(cursor, "l", pks[-1], "after", "")["after"]
+            low, high = (after, high) if forward else (low, after)
+        merged: list[Item] = []
+        bound: str | None = None  # every shard has been read at least this far
+        for pk in pks:
+            items, last = self._index_query(pk, low, high, limit + 1, filters, forward)
+            merged += [i for i in items if i.get("gsi2sk") != after]
+            if last is not None:
+                bound = last if bound is None else (min(bound, last) if forward
+                                                    else max(bound, last))
+        merged.sort(key=lambda i: str(i["gsi2sk"]), reverse=not forward)
+        if bound is not None:
+            merged = [i for i in merged if (i["gsi2sk"] <= bound if forward
+                                            else i["gsi2sk"] >= bound)]
+        page = merged[:limit]
+        following = page[-1]["gsi2sk"] if len(merged) > limit else bound
+        next_cursor = (_encode_cursor({"l": pks[-1], "after": following})
+                       if following is not None else None)
+        return page, next_cursor
+
+    def _index_query(self, pk: str, low: str, high: str, limit: int,
+                     filters: Mapping[str, tuple[str, Any]] | None,
+                     forward: bool) -> tuple[list[Item], str | None]:
+        names = {"#pk": "gsi2pk", "#sk": "gsi2sk"}
+        values: dict[str, Any] = {":pk": pk, ":low": low, ":high": high}
+        clauses = []
+        for index, (attribute, (operator, value)) in enumerate((filters or {}).items()):
+            names[f"#f{index}"] = attribute
+            values[f":f{index}"] = value
+            clauses.append(f"contains(#f{index}, :f{index})" if operator == "contains"
+                           else f"#f{index} = :f{index}")
+        request: dict[str, Any] = {
+            "TableName": self.name, "IndexName": "gsi2", "Limit": limit,
+            "ScanIndexForward": forward,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": to_wire(values),
+        }
+        if clauses:
+            request["FilterExpression"] = " AND ".join(clauses)
+        try:
+            response = self._client.query(**request)
+        except (ClientError, BotoCoreError) as err:
+            _raise_for(err)
+        last = response.get("LastEvaluatedKey")
+        return ([from_wire(i) for i in response.get("Items", [])],
+                str(from_wire(last)["gsi2sk"]) if last else None)
 
     def batch_write(self, requests: list[dict[str, Any]]) -> None:
         """25 requests at a time (DynamoDB's limit; moto does not enforce it), retrying what
@@ -339,7 +434,7 @@ class DynamoTable:
             for _ in range(5):
                 try:
                     response = self._client.batch_write_item(RequestItems=pending)
-                except ClientError as err:
+                except (ClientError, BotoCoreError) as err:
                     _raise_for(err)
                 pending = response.get("UnprocessedItems") or {}
                 if not pending:
@@ -347,17 +442,21 @@ class DynamoTable:
             if pending:
                 raise RetryableFailure("dynamodb left writes unprocessed")
 
-    def counter_op(self, key: Key, counts: Mapping[str, int], data_class: DataClass,
-                   clock_start: datetime) -> dict[str, Any]:
-        """An ``Update`` adding to counters (stats), stamped with its class's expiry."""
+    def add_counts(self, key: Key, counts: Mapping[str, int], data_class: DataClass,
+                   clock_start: datetime, condition: str | None = None,
+                   values: Mapping[str, Any] | None = None) -> Item:
+        """ADD to counters in one UpdateItem, never in a transaction (concurrent ADDs to one
+        item queue up instead of cancelling each other), stamped with the class's expiry."""
         expires_at = expiry_for(data_class, clock_start) or 0
         names = {f"#c{i}": name for i, name in enumerate(counts)}
-        values: dict[str, Any] = {f":c{i}": n for i, n in enumerate(counts.values())}
-        values.update({":class": data_class.value, ":e": expires_at,
-                       ":b": expiry_bucket(expires_at), ":c": int(clock_start.timestamp())})
+        wire: dict[str, Any] = {f":c{i}": n for i, n in enumerate(counts.values())}
+        wire.update({":class": data_class.value, ":e": expires_at,
+                     ":b": expiry_bucket(expires_at), ":c": int(clock_start.timestamp()),
+                     **(values or {})})
         adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
-        return self.update_op(key, f"ADD {adds} SET retention_class = :class, expires_at = :e, "
-                                   "expiry_bucket = :b, clock_at = :c", values, names=names)
+        return self.update(key, f"ADD {adds} SET retention_class = :class, expires_at = :e, "
+                                "expiry_bucket = :b, clock_at = :c", wire, condition=condition,
+                           names=names)
 
     def start_clock(self, key: Key, data_class: DataClass, clock_start: datetime,
                     days: int | None = None) -> None:
@@ -378,7 +477,7 @@ class DynamoTable:
         for _ in range(5):
             try:
                 response = self._client.batch_get_item(RequestItems=pending)
-            except ClientError as err:
+            except (ClientError, BotoCoreError) as err:
                 _raise_for(err)
             found.extend(from_wire(i) for i in response.get("Responses", {}).get(self.name, []))
             pending = response.get("UnprocessedKeys") or {}
@@ -409,6 +508,8 @@ class DynamoTable:
                                   ":c": int(clock_start.timestamp())}
         condition = None
         if ceiling is not None:
+            if by > ceiling:  # even an empty counter has no room for it
+                return None
             condition = "attribute_not_exists(used) OR used <= :room"
             values[":room"] = ceiling - by
         try:
@@ -422,7 +523,7 @@ class DynamoTable:
     def delete(self, key: Key) -> None:
         try:
             self._client.delete_item(TableName=self.name, Key=to_wire(key))
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             _raise_for(err)
 
     def delete_where(self, key: Key, condition: str, values: Mapping[str, Any]) -> None:
@@ -431,5 +532,5 @@ class DynamoTable:
             self._client.delete_item(TableName=self.name, Key=to_wire(key),
                                      ConditionExpression=condition,
                                      ExpressionAttributeValues=to_wire(values))
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
             _raise_for(err)

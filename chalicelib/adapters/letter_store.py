@@ -46,8 +46,8 @@ class DynamoLetterStore(EventStore):
             self._table.put_op({**_key(account_id, letter_id, "#ADDR"), **addresses},
                                DataClass.LETTER_ADDRESS, now, days=ADDRESS.max_days),
             self._event_op(account_id, event, now),
-            self._stats_op(account_id, {"letter_created": 1}, now),
-        ])
+        ])  # the letter's own items only; the count goes to the sharded counters
+        self._count(account_id, {"letter_created": 1}, now)
         self._published(account_id, [event])
 
     def get(self, account_id: str, letter_id: str
@@ -99,10 +99,10 @@ class DynamoLetterStore(EventStore):
                      ":now": iso(now), ":g": f"TRACK#{carrier}", ":created": "created"},
                     condition="#s = :created", names={"#s": "status"}),
                 self._event_op(account_id, event, now),
-                self._stats_op(account_id, {"letter_submitted": 1}, now),
             ])
         except ConditionFailed:
             return False
+        self._count(account_id, {"letter_submitted": 1}, now)
         self._published(account_id, [event])
         return True
 
@@ -125,10 +125,10 @@ class DynamoLetterStore(EventStore):
                     condition=f"#s IN ({', '.join(allowed)}){extra_condition}",
                     names={"#s": "status"}),
                 self._event_op(account_id, event, now),
-                self._stats_op(account_id, {f"letter_{status}": 1}, now),
             ])
         except ConditionFailed:
             return False
+        self._count(account_id, {f"letter_{status}": 1}, now)
         self.start_address_clock(account_id, letter_id, now)
         self._published(account_id, [event])
         return True
@@ -164,9 +164,9 @@ class DynamoLetterStore(EventStore):
         for event in events:
             try:
                 self._table.transact([
-                    self._event_op(account_id, event, now, "attribute_not_exists(pk)"),
-                    self._stats_op(account_id, {f"letter_{event['status']}": 1}, now)])
+                    self._event_op(account_id, event, now, "attribute_not_exists(pk)")])
                 recorded.append(event)
+                self._count(account_id, {f"letter_{event['status']}": 1}, now)
             except ConditionFailed:
                 continue  # seen on an earlier poll or push
         if status is not None:

@@ -1,15 +1,22 @@
 """Message log and events in the shared table.
 
-A message is ``ACCT#<account> / EM#<em_id>``; its events sort right after it as
-``EM#<em_id>#EVT#<evt_id>``, so one query returns a message with its whole timeline.
-Scheduled messages waiting for the sweep also carry ``gsi1`` keys (``SCHEDULED#<shard>``).
+A message is ``ACCT#<account>#<shard> / EM#<em_id>``, where the shard is a few bits of its
+id (``MESSAGE_SHARDS`` partition keys per account, so one account's writes spread over
+them); its events sort right after it as ``EM#<em_id>#EVT#<evt_id>``, so one query returns
+a message with its whole timeline. The listings (``gsi2``) are sharded the same way,
+``EMAILS#<account>#<shard>`` and ``EVENTS#<account>#<shard>``, and merged on read together
+with the unsharded keys that letters, account events and items written before sharding
+use. Scheduled messages waiting for the sweep also carry ``gsi1`` keys
+(``SCHEDULED#<shard>``). Daily counts go to the write-sharded counters (``counter_store``),
+never into a transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
 from chalicelib.models import address_of
@@ -18,9 +25,42 @@ from chalicelib.ports import Claim
 from chalicelib.retention import DataClass
 from chalicelib.vocabulary import EMAIL_STATUS_RANK as STATUS_RANK
 
+MESSAGE_SHARDS = 8
+
+
+class DailyCounts(Protocol):
+    def add(self, account_id: str, counts: Mapping[str, int], at: datetime) -> None: ...
+
+
+def shard_of(item_id: str) -> int:
+    return zlib.crc32(item_id.encode()) % MESSAGE_SHARDS
+
+
+def message_partition(account_id: str, message_id: str) -> str:
+    return f"ACCT#{account_id}#{shard_of(message_id)}"
+
+
+def message_partitions(account_id: str) -> list[str]:
+    """Every partition key an account's messages and their events live under."""
+    return [f"ACCT#{account_id}#{shard}" for shard in range(MESSAGE_SHARDS)]
+
+
+def account_partitions(account_id: str) -> list[str]:
+    """Every partition key that holds an account's data: its own, its message shards and its
+    daily counter shards (what an account export reads and an erasure deletes)."""
+    from chalicelib.adapters.counter_store import SHARDS
+    return [f"ACCT#{account_id}", *message_partitions(account_id),
+            *(f"STATS#{account_id}#{shard}" for shard in range(SHARDS))]
+
+
+def listing_keys(kind: str, account_id: str) -> list[str]:
+    """The ``gsi2`` partition keys of one listing (``EMAILS`` or ``EVENTS``), merged on read:
+    the shards, then the unsharded key (letters, account events, items before sharding)."""
+    return [*(f"{kind}#{account_id}#{s}" for s in range(MESSAGE_SHARDS)), f"{kind}#{account_id}"]
+
 
 def _key(account_id: str, message_id: str) -> dict[str, str]:
-    return {"pk": f"ACCT#{account_id}", "sk": f"EM#{message_id}"}
+    return {"pk": message_partition(account_id, message_id), "sk": f"EM#{message_id}"}
 
 
 def stat_name(event: dict[str, Any]) -> str:
@@ -30,12 +70,20 @@ def stat_name(event: dict[str, Any]) -> str:
     return str(event["type"])
 
 
+def tally(events: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for event in events:
+        counts[stat_name(event)] = counts.get(stat_name(event), 0) + 1
+    return counts
+
+
 def _listed(message: dict[str, Any]) -> Item:
     """The message with what the listing index and its filters read."""
     account_id, message_id = message["account_id"], message["message_id"]
     recipients = [address_of(m).lower() for key in ("to", "cc", "bcc")
                   for m in message.get(key) or []]
-    return {**_key(account_id, message_id), **message, "gsi2pk": f"EMAILS#{account_id}",
+    return {**_key(account_id, message_id), **message,
+            "gsi2pk": f"EMAILS#{account_id}#{shard_of(message_id)}",
             "gsi2sk": message_id, "recipients": recipients,
             "status_rank": STATUS_RANK.get(message["status"], 0),
             "tag_keys": [f"{t['name']}:{t['value']}" for t in message.get("tags") or []]}
@@ -45,11 +93,12 @@ class EventStore:
     """What every store that records events shares: the account's retention period for
     them, the daily counters they add to, and the fan-out to webhooks."""
 
-    def __init__(self, table: DynamoTable,
+    def __init__(self, table: DynamoTable, counters: DailyCounts | None = None,
                  on_events: Callable[[str, list[dict[str, Any]]], None] | None = None,
                  retention_days: Callable[[str], int | None] = lambda account_id: None
                  ) -> None:
         self._table = table
+        self._counters = counters
         self._on_events = on_events
         self._days = retention_days  # the account's own period for engagement events
 
@@ -62,19 +111,25 @@ class EventStore:
         except Exception:  # the event is stored; only its push is lost, and that is logged
             logger.exception("webhook fan-out failed", extra={"events": len(events)})
 
-    def _stats_op(self, account_id: str, counts: dict[str, int], at: datetime
-                  ) -> dict[str, Any]:
-        day = at.replace(hour=0, minute=0, second=0, microsecond=0)
-        return self._table.counter_op({"pk": f"ACCT#{account_id}", "sk": f"STATS#{day:%Y-%m-%d}"},
-                                      counts, DataClass.DAILY_STATS, day)
+    def _count(self, account_id: str, counts: Mapping[str, int], at: datetime) -> None:
+        """After the event is stored: a failure here loses a count, never an event (the
+        retry sees the event and stops), so stats can only undercount, and say so."""
+        if self._counters is None or not counts:
+            return
+        try:
+            self._counters.add(account_id, counts, at)
+        except Exception:
+            logger.exception("stats_not_counted", extra={"counts": sum(counts.values())})
 
 
 class DynamoMessageStore(EventStore):
 
     def _event_item(self, account_id: str, event: dict[str, Any]) -> Item:
-        return {"pk": f"ACCT#{account_id}",
-                "sk": f"EM#{event['message_id']}#EVT#{event['event_id']}",
-                "gsi2pk": f"EVENTS#{account_id}", "gsi2sk": event["event_id"], **event}
+        message_id = event["message_id"]
+        return {"pk": message_partition(account_id, message_id),
+                "sk": f"EM#{message_id}#EVT#{event['event_id']}",
+                "gsi2pk": f"EVENTS#{account_id}#{shard_of(message_id)}",
+                "gsi2sk": event["event_id"], **event}
 
     def _event_op(self, account_id: str, event: dict[str, Any], at: datetime,
                   condition: str | None = None) -> dict[str, Any]:
@@ -82,72 +137,78 @@ class DynamoMessageStore(EventStore):
                                   DataClass.ENGAGEMENT_EVENT, at, condition=condition,
                                   days=self._days(account_id))
 
+    def _put_event(self, account_id: str, event: dict[str, Any], at: datetime,
+                   condition: str | None = None) -> None:
+        self._table.put(self._event_item(account_id, event), DataClass.ENGAGEMENT_EVENT, at,
+                        condition=condition, days=self._days(account_id))
+
     def create(self, message: dict[str, Any], event: dict[str, Any], now: datetime) -> None:
-        """The message and its first event, together or not at all."""
-        account_id = message["account_id"]
-        self._table.transact([
-            self._table.put_op(_listed(message), DataClass.MESSAGE_LOG, now,
-                               condition="attribute_not_exists(pk)"),
-            self._event_op(account_id, event, now),
-            self._stats_op(account_id, {stat_name(event): 1}, now),
-        ])
-        self._published(account_id, [event])
+        """The message and its first event in one batch write: a fresh id needs no condition.
+        The caller counts it (with the quota, in one write)."""
+        self.create_many([(message, event)], now)
 
     def create_many(self, pairs: list[tuple[dict[str, Any], dict[str, Any]]],
                     now: datetime) -> None:
-        """A batch's messages and events in 25-item writes (fresh ids: no conditions needed)."""
+        """Messages and their first events in 25-item writes (fresh ids: no conditions)."""
+        if not pairs:
+            return
+        account_id = pairs[0][0]["account_id"]
         entries: list[tuple[Item, DataClass, datetime | None]] = []
-        counts: dict[str, int] = {}
         for message, event in pairs:
             entries.append((_listed(message), DataClass.MESSAGE_LOG, now))
-            entries.append((self._event_item(message["account_id"], event),
+            entries.append((self._event_item(account_id, event),
                             DataClass.ENGAGEMENT_EVENT, now))
-            counts[stat_name(event)] = counts.get(stat_name(event), 0) + 1
-        if pairs:
-            account_id = pairs[0][0]["account_id"]
-            days = self._days(account_id)
-            self._table.put_many(entries, {DataClass.ENGAGEMENT_EVENT: days} if days else None)
-            self._table.transact([self._stats_op(account_id, counts, now)])
-            self._published(account_id, [event for _, event in pairs])
+        days = self._days(account_id)
+        self._table.put_many(entries, {DataClass.ENGAGEMENT_EVENT: days} if days else None)
+        self._published(account_id, [event for _, event in pairs])
 
     def record_events(self, account_id: str, events: list[dict[str, Any]],
                       now: datetime) -> None:
-        """Events that change no status, with their daily counts, 50 to a transaction."""
-        for start in range(0, len(events), 50):
-            chunk = events[start:start + 50]
-            counts: dict[str, int] = {}
-            for event in chunk:
-                counts[stat_name(event)] = counts.get(stat_name(event), 0) + 1
-            self._table.transact([*(self._event_op(account_id, e, now) for e in chunk),
-                                  self._stats_op(account_id, counts, now)])
+        """Events that change no status (fresh ids), then their daily counts."""
+        days = self._days(account_id)
+        self._table.put_many([(self._event_item(account_id, e), DataClass.ENGAGEMENT_EVENT, now)
+                              for e in events],
+                             {DataClass.ENGAGEMENT_EVENT: days} if days else None)
+        self._count(account_id, tally(events), now)
         self._published(account_id, events)
 
     def apply_event(self, account_id: str, message_id: str, event: dict[str, Any],
                     status: str | None, now: datetime) -> bool:
-        """A provider event, exactly once (its id is derived from the provider's): the event
-        and its count always, the status only forward. False if it was already recorded."""
-        event_op = self._event_op(account_id, event, now, condition="attribute_not_exists(pk)")
-        stats_op = self._stats_op(account_id, {stat_name(event): 1}, now)
+        """A provider event, exactly once (its id is derived from the provider's): the status
+        only forward, the event and its count. False if it was already recorded, or the
+        message is gone (expired or erased: nothing about it is written again).
+
+        No transaction: the status moves first (idempotent, forward only), then the event
+        is put on condition that it is new, so a retry after any failure finishes the work
+        and a duplicate changes nothing."""
+        moved = False
         if status is not None:
-            status_op = self._table.update_op(
-                _key(account_id, message_id), "SET #s = :s, status_rank = :r, updated_at = :now",
-                {":s": status, ":r": STATUS_RANK[status], ":now": event["timestamp"]},
-                condition="attribute_exists(pk) AND (attribute_not_exists(status_rank) "
-                          "OR status_rank < :r)", names={"#s": "status"})
             try:
-                self._table.transact([event_op, stats_op, status_op])
-                self._published(account_id, [event])
-                return True
-            except ConditionFailed as err:
-                if 0 in err.failed:
-                    return False
-        exists = self._table.condition_op(_key(account_id, message_id), "attribute_exists(pk)")
-        try:  # a late event (or one that changes no status): timeline only
-            self._table.transact([event_op, stats_op, exists])
+                self._table.update(
+                    _key(account_id, message_id),
+                    "SET #s = :s, status_rank = :r, updated_at = :now",
+                    {":s": status, ":r": STATUS_RANK[status], ":now": event["timestamp"]},
+                    condition="attribute_exists(pk) AND (attribute_not_exists(status_rank) "
+                              "OR status_rank < :r)", names={"#s": "status"})
+                moved = True
+            except ConditionFailed:
+                pass
+        if not moved and self.get(account_id, message_id) is None:
+            return False
+        try:
+            self._put_event(account_id, event, now, condition="attribute_not_exists(pk)")
         except ConditionFailed:
-            return False  # seen before, or the message is gone (expired or erased)
+            return False  # seen before
+        self._count(account_id, {stat_name(event): 1}, now)
         self._published(account_id, [event])
         return True
+
+    def listing_page(self, kind: str, account_id: str, low: str, high: str, limit: int,
+                     cursor: str | None, filters: dict[str, tuple[str, Any]] | None = None,
+                     forward: bool = False) -> tuple[list[Item], str | None]:
+        """One page of the account's ``EMAILS`` or ``EVENTS`` listing, shards merged."""
+        return self._table.merged_index_page(listing_keys(kind, account_id), low, high, limit,
+                                             cursor, filters, forward)
 
     def metadata_of(self, account_id: str, message_ids: list[str]) -> dict[str, dict[str, str]]:
         """Each message's metadata, for events recorded without it (SES events)."""
@@ -160,13 +221,17 @@ class DynamoMessageStore(EventStore):
         return found
 
     def get(self, account_id: str, message_id: str) -> Item | None:
-        return self._table.get(f"ACCT#{account_id}", f"EM#{message_id}")
+        found = self.get_with_events(account_id, message_id)
+        return found[0] if found else None
 
     def get_with_events(self, account_id: str, message_id: str) -> tuple[Item, list[Item]] | None:
-        items = list(self._table.query_prefix(f"ACCT#{account_id}", f"EM#{message_id}"))
-        if not items or items[0]["sk"] != f"EM#{message_id}":
-            return None
-        return items[0], items[1:]
+        """The message and its timeline; one written before sharding (``ACCT#<account>``)
+        is still found there, at the cost of a second query."""
+        for pk in (message_partition(account_id, message_id), f"ACCT#{account_id}"):
+            items = list(self._table.query_prefix(pk, f"EM#{message_id}"))
+            if items and items[0]["sk"] == f"EM#{message_id}":
+                return items[0], items[1:]
+        return None
 
     def claim(self, account_id: str, message_id: str, now: int, lease_seconds: int,
               schedule_version: int = 0) -> Claim:
@@ -185,8 +250,8 @@ class DynamoMessageStore(EventStore):
                 names={"#s": "status"})
             return Claim.CLAIMED
         except ConditionFailed:
-            current = self._table.get(f"ACCT#{account_id}", f"EM#{message_id}",
-                                      consistent=True)
+            key = _key(account_id, message_id)
+            current = self._table.get(key["pk"], key["sk"], consistent=True)
         if current is None:
             return Claim.MISSING
         if (current["status"] not in ("queued", "scheduled")
@@ -214,17 +279,14 @@ class DynamoMessageStore(EventStore):
             sets.append(f"#f{index} = :f{index}")
             names[f"#f{index}"] = name
             values[f":f{index}"] = value
-        try:
-            self._table.transact([
-                self._table.update_op(_key(account_id, message_id),
-                                      f"SET {', '.join(sets)} REMOVE claim_until, gsi1pk, gsi1sk",
-                                      values, condition=f"#s IN ({', '.join(allowed)})",
-                                      names=names),
-                self._event_op(account_id, event, now),
-                self._stats_op(account_id, {stat_name(event): 1}, now),
-            ])
+        try:  # the status first: once it moved, a retry never sends again
+            self._table.update(_key(account_id, message_id),
+                               f"SET {', '.join(sets)} REMOVE claim_until, gsi1pk, gsi1sk",
+                               values, condition=f"#s IN ({', '.join(allowed)})", names=names)
         except ConditionFailed:
             return False
+        self._put_event(account_id, event, now)
+        self._count(account_id, {stat_name(event): 1}, now)
         self._published(account_id, [event])
         return True
 
@@ -242,10 +304,10 @@ class DynamoMessageStore(EventStore):
                     values, condition="#s IN (:q, :sc) AND (attribute_not_exists(claim_until) "
                                       "OR claim_until < :t)", names={"#s": "status"}),
                 self._event_op(account_id, event, now),
-                self._stats_op(account_id, {"cancelled": 1}, now),
-            ])
+            ])  # both items are this message's own: no shared item in the transaction
         except ConditionFailed:
             return False
+        self._count(account_id, {"cancelled": 1}, now)
         self._published(account_id, [event])
         return True
 

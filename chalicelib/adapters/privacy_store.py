@@ -8,6 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamo import DynamoTable, Item, Key
+from chalicelib.adapters.message_store import (account_partitions, listing_keys,
+                                               message_partition)
+from chalicelib.errors import ValidationFailed
 from chalicelib.retention import DataClass
 
 
@@ -21,8 +24,8 @@ class DynamoPrivacyStore:
         found: list[Item] = []
         cursor = None
         while True:
-            page, cursor = self._table.index_page(
-                f"EMAILS#{account_id}", "0", "~", 500, cursor,
+            page, cursor = self._table.merged_index_page(
+                listing_keys("EMAILS", account_id), "0", "~", 500, cursor,
                 filters={"recipients": ("contains", address)})
             found.extend(page)
             if cursor is None:
@@ -30,7 +33,8 @@ class DynamoPrivacyStore:
 
     def timeline(self, account_id: str, message_id: str) -> list[Item]:
         """The message item and its events."""
-        return list(self._table.query_prefix(f"ACCT#{account_id}", f"EM#{message_id}"))
+        return list(self._table.query_prefix(message_partition(account_id, message_id),
+                                             f"EM#{message_id}"))
 
     def delete_keys(self, keys: list[Key]) -> int:
         return self._table.delete_keys(keys)
@@ -44,4 +48,25 @@ class DynamoPrivacyStore:
 
     def account_page(self, account_id: str, limit: int, cursor: str | None
                      ) -> tuple[list[Item], str | None]:
-        return self._table.query_page(f"ACCT#{account_id}", "", limit, cursor, forward=True)
+        """The account's partitions one after the other (its own, its message shards, its
+        counter shards); the cursor is ``<partition>.<cursor within it>``."""
+        partitions = account_partitions(account_id)
+        index, inner = 0, None
+        if cursor:
+            head, _, rest = cursor.partition(".")
+            if not head.isdigit() or int(head) >= len(partitions):
+                raise ValidationFailed("cursor is not valid for this listing",
+                                       details=[{"field": "cursor", "message": "invalid cursor"}])
+            index, inner = int(head), rest or None
+        while True:
+            pk = partitions[index]
+            items, following = self._table.query_page(pk, "", limit, inner, forward=True)
+            if pk.startswith("STATS#"):  # counter shards are keyed by day alone
+                items = [{**item, "sk": f"STATS#{item['sk']}"} for item in items]
+            if following:
+                return items, f"{index}.{following}"
+            index, inner = index + 1, None
+            if index == len(partitions):
+                return items, None
+            if items:
+                return items, f"{index}."

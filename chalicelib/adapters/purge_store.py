@@ -5,9 +5,11 @@ scans the table."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item, Key, to_wire
+from chalicelib.adapters.message_store import account_partitions, listing_keys
 from chalicelib.retention import DataClass, expiry_bucket
 
 SYSTEM = "SYSTEM"
@@ -17,15 +19,22 @@ class DynamoPurgeStore:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
-    def expired_keys(self, bucket: str, now: int) -> list[Key]:
-        """Keys in one day of the sparse ``by_expiry`` index whose expiry has passed."""
+    def expired_keys(self, bucket: str, now: int, page: int) -> Iterator[list[Key]]:
+        """Keys in one day of the sparse ``by_expiry`` index whose expiry has passed, ``page``
+        at a time (the caller deletes each page before the next is read)."""
         request: dict[str, Any] = {
             "TableName": self.table.name, "IndexName": "by_expiry",
             "KeyConditionExpression": "expiry_bucket = :b AND expires_at <= :now",
             "ExpressionAttributeValues": to_wire({":b": bucket, ":now": now}),
-            "ProjectionExpression": "pk, sk",
+            "ProjectionExpression": "pk, sk", "Limit": page,
         }
-        return [{"pk": item["pk"], "sk": item["sk"]} for item in self.table.pages(request)]
+        while True:
+            items, last = self.table.raw_page(request)
+            if items:
+                yield [{"pk": item["pk"], "sk": item["sk"]} for item in items]
+            if last is None:
+                return
+            request["ExclusiveStartKey"] = last
 
     def delete_keys(self, keys: list[Key]) -> int:
         return self.table.delete_keys(keys)
@@ -66,8 +75,8 @@ class DynamoPurgeStore:
     def events_page(self, account_id: str, cursor: str | None, limit: int
                     ) -> tuple[list[Item], str | None]:
         """One page of an account's events (the ``gsi2`` listing), oldest first."""
-        return self.table.index_page(f"EVENTS#{account_id}", "0", "~", limit, cursor,
-                                     forward=True)
+        return self.table.merged_index_page(listing_keys("EVENTS", account_id), "0", "~",
+                                            limit, cursor, forward=True)
 
     def set_expiry(self, key: Key, expires_at: int) -> bool:
         """A new expiry for an item that still exists (an erased one is never recreated)."""
@@ -89,6 +98,10 @@ class DynamoPurgeStore:
             "ProjectionExpression": "pk, sk", "Limit": limit,
         }
         return [{"pk": i["pk"], "sk": i["sk"]} for i in self.table.one_page(request)]
+
+    def account_partitions(self, account_id: str) -> list[str]:
+        """The partitions besides ``ACCT#<id>`` that hold the account's data."""
+        return account_partitions(account_id)[1:]
 
     def api_key_keys(self, gsi1pk: str) -> list[Key]:
         """Keys of the API keys listed under an account's ``gsi1`` partition."""

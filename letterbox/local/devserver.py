@@ -100,7 +100,8 @@ class MotoProcess:
         # reaches the devserver, which stops moto last. Should the devserver die without
         # stopping it (SIGKILL), Linux sends moto SIGTERM (parent-death signal).
         self._process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "letterbox.local.moto_server", "127.0.0.1",
+             str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=_die_with_parent)
 
@@ -280,14 +281,35 @@ def start_background(app_module: Any, session: Any, env: dict[str, str],
     return threads
 
 
+def per_thread_requests(app_obj: Any) -> None:
+    """chalice local answers each connection on its own thread, but Chalice keeps the request
+    (and the Lambda context) on the one app object: two concurrent requests would read each
+    other's headers and body. Give every thread its own, as every Lambda has its own."""
+    state = threading.local()
+
+    def slot(name: str) -> property:
+        return property(lambda self: getattr(state, name, None),
+                        lambda self, value: setattr(state, name, value))
+
+    cls = type(app_obj)
+    app_obj.__class__ = type(cls.__name__, (cls,), {"current_request": slot("request"),
+                                                    "lambda_context": slot("context")})
+
+
 def make_server(app_obj: Any, port: int) -> Any:
     from chalice.cli.factory import CLIFactory
-    from chalice.local import LocalDevServer
+    from chalice.local import LocalDevServer, ThreadedHTTPServer
+
+    class Server(ThreadedHTTPServer):
+        # socketserver's backlog of 5 resets the 6th simultaneous connection
+        request_queue_size = 256
+        daemon_threads = True
 
     from letterbox.local.gateway import LetterboxRequestHandler
     config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name="dev")
+    per_thread_requests(app_obj)
     server = LocalDevServer(app_obj, config, "127.0.0.1", port,
-                            handler_cls=LetterboxRequestHandler)
+                            handler_cls=LetterboxRequestHandler, server_cls=Server)
     return server
 
 

@@ -29,10 +29,10 @@ class CountingStore(DynamoPurgeStore):
 
     read = 0
 
-    def expired_keys(self, bucket, now):
-        keys = super().expired_keys(bucket, now)
-        self.read += len(keys)
-        return keys
+    def expired_keys(self, bucket, now, page):
+        for keys in super().expired_keys(bucket, now, page):
+            self.read += len(keys)
+            yield keys
 
 
 def purge_expired(store, now, first_run_days):

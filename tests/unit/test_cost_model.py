@@ -19,7 +19,8 @@ def test_cost_per_email_adds_each_service_from_its_counts() -> None:
     assert cost["ses"] == pytest.approx(PRICES["ses_per_email"])
     assert cost["dynamodb"] == pytest.approx(
         (100 * PRICES["dynamodb_write_unit"] + 5 * PRICES["dynamodb_read_unit"]) / 10)
-    assert cost["api_gateway"] == pytest.approx(PRICES["api_gateway_request"] / 10)
+    # The send path goes through the HTTP API (infra: SendHttpApi), not REST's 3.5x price.
+    assert cost["api_gateway"] == pytest.approx(PRICES["api_gateway_http_request"] / 10)
     assert cost["sqs"] == pytest.approx((1 + 2 * 2) * PRICES["sqs_request"] / 10)
     billed_s = (100 + 10 * 30 + 10 * 6 + 1 * 8) / 1000
     assert cost["lambda"] == pytest.approx(

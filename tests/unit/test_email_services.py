@@ -13,7 +13,7 @@ import pytest
 from chalicelib.accounts import Principal
 from chalicelib.dkim_signing import SigningKey, generate_key_pair
 from chalicelib.email_models import SendCommand, SendEmailRequest
-from chalicelib.errors import RetryableFailure
+from chalicelib.errors import RateLimited, RetryableFailure
 from chalicelib.send import EmailService
 from chalicelib.send_worker import SendWorker
 from chalicelib.tracking.ses_events import ProviderEventService
@@ -33,8 +33,28 @@ class Domains:
 
 
 class Quota:
-    def take_quota(self, account_id: str, count: int, now: datetime) -> None:
-        return None
+    """The day's quota: ``room`` emails; what was taken and given back."""
+
+    def __init__(self, room: int = 1_000_000) -> None:
+        self.room, self.taken = room, 0
+
+    def take_quota(self, account_id: str, count: int, now: datetime,
+                   counts: dict[str, int] | None = None) -> int:
+        if self.taken + count > self.room:
+            raise RateLimited("the daily sending quota is reached")
+        self.taken += count
+        return count
+
+    def refund(self, charge: int, count: int | None = None, counts: bool = True) -> None:
+        self.taken -= charge if count is None else count
+
+
+class Gate:
+    def __init__(self, refusal: str | None = None) -> None:
+        self.reason = refusal
+
+    def refusal(self, account_id: str) -> str | None:
+        return self.reason
 
 
 class Templates:
@@ -227,3 +247,64 @@ def test_scheduled_emails_wait_for_the_sweep_beyond_the_queue_delay() -> None:
     accepted = email_service(messages, queue).queue_email(PRINCIPAL, request, NOW)
     assert accepted.status == "scheduled" and queue.sent == []
     assert messages.get(ACCOUNT, accepted.id)["gsi1pk"].startswith("SCHEDULED#")
+
+
+def _scheduled(messages: FakeMessageStore, content: FakeContent, quota: Quota,
+               count: int) -> list[Any]:
+    """``count`` emails scheduled 10 minutes ahead: their queue records (pointers to S3)."""
+    queue = FakeQueue()
+    service = EmailService(messages, Domains(), queue, content, quota, Templates(),
+                           offload_bytes=200_000)
+    request = SendEmailRequest(**{"from": "a@example.com", "to": ["x@example.net"],
+                                  "subject": "s", "text": "t",
+                                  "scheduled_at": NOW + timedelta(minutes=10)})
+    for _ in range(count):
+        assert service.queue_email(PRINCIPAL, request, NOW).status == "scheduled"
+    return [command for command, _ in queue.sent]
+
+
+def _gated_worker(messages: FakeMessageStore, sender: FakeSender, content: FakeContent,
+                  gate: Gate, quota: Quota) -> SendWorker:
+    return SendWorker(messages, sender, Keyring(), content, NoSuppressions(), Links(),
+                      "https://mail.example.com", Untracked(), gate=gate, quota=quota)
+
+
+def test_scheduled_mail_of_an_account_paused_since_is_not_sent() -> None:
+    """Bug caught (issue 14 #9): pause and closure were checked only at acceptance, so mail
+    scheduled before a pause still went out."""
+    messages, sender, content, quota = FakeMessageStore(), FakeSender(), FakeContent(), Quota()
+    (pointer,) = _scheduled(messages, content, quota, 1)
+    due = NOW + timedelta(minutes=11)
+    outcome = _gated_worker(messages, sender, content, Gate("account_paused"), quota).process(
+        pointer, due)
+    assert outcome.result == "failed" and sender.sent == []
+    events = messages.events[(ACCOUNT, pointer.message_id)]
+    assert events[-1]["type"] == "failed" and events[-1]["data"] == {"reason": "account_paused"}
+    assert content.objects == {}, "the scheduled content is deleted with it"
+
+
+def test_scheduled_mail_takes_the_quota_of_the_day_it_is_sent() -> None:
+    """Bug caught (issue 14 #9): 30 days of scheduled mail could book the quota in a minute
+    (and a scheduled email never counted against the day it went out)."""
+    messages, sender, content, quota = FakeMessageStore(), FakeSender(), FakeContent(), Quota(1)
+    pointers = _scheduled(messages, content, quota, 3)
+    assert quota.taken == 0, "scheduling reserves nothing"
+    send = _gated_worker(messages, sender, content, Gate(), quota)
+    due = NOW + timedelta(minutes=11)
+    assert [send.process(p, due).result for p in pointers] == ["sent", "failed", "failed"]
+    assert quota.taken == 1 and len(sender.sent) == 1
+    last = messages.events[(ACCOUNT, pointers[1].message_id)][-1]
+    assert last["data"] == {"reason": "quota_exceeded"}
+
+
+def test_immediate_mail_is_charged_once_at_acceptance() -> None:
+    """Bug caught: the worker charging the quota again for mail the API already charged."""
+    messages, sender, quota = FakeMessageStore(), FakeSender(), Quota()
+    queue = FakeQueue()
+    EmailService(messages, Domains(), queue, FakeContent(), quota, Templates(),
+                 offload_bytes=200_000).queue_email(PRINCIPAL, SendEmailRequest(
+                     **{"from": "a@example.com", "to": ["x@example.net"], "subject": "s",
+                        "text": "t"}), NOW)
+    (command, _), = queue.sent
+    result = _gated_worker(messages, sender, FakeContent(), Gate(), quota).process(command, NOW)
+    assert result.result == "sent" and quota.taken == 1
