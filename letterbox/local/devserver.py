@@ -150,7 +150,8 @@ def serve(port: int, endpoint: str) -> None:
     seeded = seed_account(wiring.container())
     api_url = f"http://127.0.0.1:{port}"
     (STATE / "dev.json").write_text(json.dumps({
-        "api_url": api_url, "api_key": seeded.api_key, "domain": seeded.domain,
+        "api_url": api_url, "resend_api_url": f"{api_url}/resend",  # RESEND_API_URL for SDKs
+        "api_key": seeded.api_key, "domain": seeded.domain,
         "account_id": seeded.account_id, "aws_endpoint_url": endpoint, "region": REGION,
     }, indent=2))
 
