@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.models import ErrorBody
-from chalicelib.api.web import JSON, Operation, resolve
+from chalicelib.api.web import HANDLERS, JSON, Operation, resolve
 
 _REF = "#/components/schemas/{model}"
 
@@ -130,8 +130,8 @@ def _example(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> An
 
 
 def operation_id(op: Operation) -> str:
-    if op.handler is not None:
-        return op.handler.__name__
+    if (handler := HANDLERS.get((op.method, op.path))) is not None:
+        return handler.__name__
     return re.sub(r"\W+", "_", f"{op.method}_{op.path}").strip("_").lower()
 
 
@@ -167,7 +167,7 @@ def build_document(operations: list[Operation], version: str, title: str = "Lett
         }
         parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                       for p in re.findall(r"{(\w+)}", op.path)]
-        parameters += query_parameters(op.handler)
+        parameters += query_parameters(HANDLERS.get((op.method, op.path)))
         if op.idempotent:
             parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                                "description": "Replays the first response for 24 hours; "

@@ -37,6 +37,8 @@ def resolve(ref: type[BaseModel] | str) -> type[BaseModel]:
     return _load(ref) if isinstance(ref, str) else ref
 
 JSON = "application/json"
+# (method, path) → handler: the OpenAPI document takes operationIds and query reads from it.
+HANDLERS: dict[tuple[str, str], Callable[..., Any]] = {}
 # Chalice's own error bodies ({"Code": ..., "Message": ...}) mapped into our contract.
 _CHALICE_CODES = {400: "validation_error", 403: "forbidden", 404: "not_found",
                   405: "method_not_allowed", 413: "payload_too_large",
@@ -53,7 +55,6 @@ class Operation:
     responses: dict[int, type[BaseModel] | str | None]
     tags: tuple[str, ...] = ()
     idempotent: bool = False
-    handler: Callable[..., Any] | None = None  # names the operation, shows its query reads
 
 
 @dataclass
@@ -146,12 +147,12 @@ class Api:
                   body: type[BaseModel] | str | None = None, tags: tuple[str, ...] = (),
                   content_types: list[str] | None = None, idempotent: bool = False
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        op = Operation(method, path, summary, scope, body, responses, tags, idempotent)
+        self.operations.append(op)
         status = min(code for code in responses if code < 400)
 
         def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
-            op = Operation(method, path, summary, scope, body, responses, tags, idempotent,
-                           handler)
-            self.operations.append(op)
+            HANDLERS[(method, path)] = handler  # names the operation in the OpenAPI document
 
             def run(call: Call, params: dict[str, str]) -> dict[str, Any]:
                 if op.body is not None:
