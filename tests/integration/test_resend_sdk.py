@@ -241,3 +241,14 @@ def test_resend_webhook_delivery_verifies_with_the_sdk(sdk, account, stack, drai
         assert "created_at" in event and "created_at" in event["data"]
     finally:
         receiver.server.shutdown()
+
+
+def test_list_pages_with_after(sdk, account) -> None:
+    """Bug caught: ``has_more`` always false, or ``after`` ignored so a second page repeats
+    the first (the SDK passes ``limit``/``after`` as query parameters)."""
+    ids = {resend.Emails.send(_email(account))["id"] for _ in range(3)}
+    first = resend.Emails.list({"limit": 2})
+    assert first["has_more"] is True and len(first["data"]) == 2
+    second = resend.Emails.list({"limit": 2, "after": first["next_cursor"]})
+    assert second["has_more"] is False
+    assert {e["id"] for e in first["data"] + second["data"]} == ids
