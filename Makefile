@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test lint lock check-install package bench docs clean
+.PHONY: dev test lint lock check-install package bench docs fuzz screenshots clean
 
 # requirements-dev.lock pins every package, transitive ones too; `make lock` regenerates it.
 $(STAMP): requirements.txt requirements-dev.txt requirements-dev.lock pyproject.toml
@@ -42,8 +42,18 @@ package: $(STAMP)
 		--merge-template infra/resources.yaml build/
 	$(BIN)/cfn-lint build/sam.yaml
 
+# schemathesis against the local stack (loopback only): longer than the bounded run in `make test`.
+fuzz: $(STAMP)
+	LETTERBOX_FUZZ_EXAMPLES=$${LETTERBOX_FUZZ_EXAMPLES:-30} LETTERBOX_FUZZ_SECONDS=$${LETTERBOX_FUZZ_SECONDS:-240} \
+		$(BIN)/python -m pytest -p no:xdist -s tests/e2e/test_fuzz.py
+
 docs: $(STAMP)
 	$(BIN)/python -m letterbox.docs
+
+# The README's dashboard images, taken in Debian's Chromium by the browser tests.
+screenshots: $(STAMP)
+	LETTERBOX_SCREENSHOTS_DIR=docs $(BIN)/python -m pytest -p no:xdist -q \
+		tests/browser/test_dashboard_browser.py -k screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -10,6 +10,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.api.routes import (account, domains, edge, emails, letters, logs, provider_webhooks,
                                resend, smtp, suppressions, templates, tracking, webhooks)
 from chalicelib.api.web import Api, Call, json_error_middleware
+from chalicelib.api.dashboard.pages import blueprint as dashboard
 
 app = Chalice(app_name="letterbox")
 app.debug = False
@@ -23,6 +24,7 @@ APIS = (api, emails.api, domains.api, smtp.api, templates.api, suppressions.api,
 for module_api in APIS[1:]:
     assert isinstance(module_api.app, Blueprint)
     app.register_blueprint(module_api.app)
+app.register_blueprint(dashboard)  # the customer portal, /dashboard (server-rendered HTML)
 
 # Queue names are placeholders: infra/ points each event source at the real queue's ARN.
 SEND_QUEUE = "letterbox-send"

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from chalicelib.models import InputModel, Mailbox, OutputModel
+from chalicelib.models import InputModel, Mailbox, OutputModel, PatchModel
 from chalicelib.retention import RULES, DataClass
 
 _EVENTS = RULES[DataClass.ENGAGEMENT_EVENT]
@@ -20,7 +20,7 @@ class RetentionSettings(InputModel):
                     "within the hour, in both directions.")
 
 
-class AccountUpdate(InputModel):
+class AccountUpdate(PatchModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     retention: RetentionSettings | None = None
 

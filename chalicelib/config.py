@@ -62,6 +62,9 @@ class Settings:
     usps_base_url: str = "https://apis.usps.com"
     fedex_base_url: str = "https://apis.fedex.com"
     dhl_base_url: str = "https://express.api.dhl.com/mydhlapi"
+    dhl_tracking_url: str = "https://api-eu.dhl.com/track/shipments"
+    # Local mode only: carrier credentials from this file (the carrier secret's JSON).
+    carriers_file: Path | None = None
     letter_cancel_window_seconds: int = 300
     # The sandbox carrier: on in local mode; its letters move one status per step.
     sandbox_carrier: bool = False
@@ -70,8 +73,27 @@ class Settings:
     # in local mode, a folder that receives the document and its label.
     print_endpoint_url: str = ""
     letters_dir: Path | None = None
+    # SMTP credentials: IAM users under this path (one per stack), created only under this
+    # permissions boundary (a managed policy allowing ses:SendRawEmail alone).
+    smtp_user_path: str = ""
+    smtp_permissions_boundary: str = ""
     # Tracking polls stop after this many requests per carrier per run (carrier rate limits).
     tracking_requests_per_carrier: int = 100
+    # Per-carrier tracking pace: requests a second and a day (the day counted in UTC, shared
+    # by every poll). Defaults are the carriers' starter quotas: USPS Tracking 3.x 60 an
+    # hour, DHL Unified Tracking 250 a day at 1 a second; FedEx's is far larger.
+    usps_tracking_per_second: float = 1.0
+    usps_tracking_per_day: int = 1440
+    fedex_tracking_per_second: float = 5.0
+    fedex_tracking_per_day: int = 10_000
+    dhl_tracking_per_second: float = 1.0
+    dhl_tracking_per_day: int = 250
+    # A poll stops starting requests after this many seconds (the function has 30).
+    tracking_run_seconds: float = 20.0
+    # Dashboard mail (sign-in links, resets, email confirmations) goes out through Letterbox's
+    # own send path, from this sender on a verified domain of this account. Unset: no mail.
+    dashboard_mail_from: str = ""
+    dashboard_mail_account: str = ""
 
 
 def _convert(name: str, kind: str, raw: str) -> Any:

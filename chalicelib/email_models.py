@@ -16,6 +16,7 @@ from chalicelib.models import (MAX_RECIPIENTS, FieldError, InputModel, Mailbox, 
 
 MAX_RAW_BYTES = 40 * 1024 * 1024
 MAX_SCHEDULE_AHEAD = timedelta(days=30)
+MAX_REPLY_TO = 10
 # Headers Letterbox writes itself, or that would change routing, signing or structure.
 RESERVED_HEADERS = frozenset({
     "from", "to", "cc", "bcc", "reply-to", "subject", "date", "message-id", "sender",
@@ -23,6 +24,10 @@ RESERVED_HEADERS = frozenset({
     "dkim-signature", "return-path", "received", "list-unsubscribe", "list-unsubscribe-post",
     "x-letterbox-id", "x-ses-configuration-set", "authentication-results", "arc-seal",
 })
+# Whole families: SES's own (X-SES-CONFIGURATION-SET, X-SES-MESSAGE-TAGS, X-SES-SOURCE-ARN…)
+# change how and for whom SES sends; ARC-* belong to the relays that seal a message.
+RESERVED_HEADER_PREFIXES = ("x-ses-", "arc-", "x-letterbox-")
+RESERVED_TAG_PREFIX = "letterbox_"  # the tags that map SES events back to an account
 _HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # RFC 5322 ftext
 _TAG = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what SES accepts for message tags
 
@@ -83,10 +88,10 @@ class SendEmailRequest(InputModel):
     """``POST /v1/emails`` (and each item of ``/v1/emails/batch``)."""
 
     from_: Mailbox = Field(alias="from", description="Sender on a verified domain.")
-    to: MailboxList = Field(min_length=1)
-    cc: MailboxList = Field(default_factory=list)
-    bcc: MailboxList = Field(default_factory=list)
-    reply_to: MailboxList = Field(default_factory=list)
+    to: MailboxList = Field(min_length=1, max_length=MAX_RECIPIENTS)
+    cc: MailboxList = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    bcc: MailboxList = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    reply_to: MailboxList = Field(default_factory=list, max_length=MAX_REPLY_TO)
     subject: OneLine | None = Field(default=None, min_length=1, max_length=998)
     html: str | None = None
     text: str | None = None
@@ -108,8 +113,20 @@ class SendEmailRequest(InputModel):
         for name in value:
             if not _HEADER_NAME.match(name):
                 raise ValueError(f"header name {name!r} is not a valid header name")
-            if name.lower() in RESERVED_HEADERS:
-                raise ValueError(f"header {name!r} is set by Letterbox and cannot be overridden")
+            if name.lower() in RESERVED_HEADERS or name.lower().startswith(
+                    RESERVED_HEADER_PREFIXES):
+                raise FieldError(name,
+                                 f"header {name!r} is set by Letterbox or by SES and cannot be "
+                                 "given")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[Tag]) -> list[Tag]:
+        for index, tag in enumerate(value):
+            if tag.name.lower().startswith(RESERVED_TAG_PREFIX):
+                raise FieldError(f"{index}.name", f"tag names starting with "
+                                 f"{RESERVED_TAG_PREFIX!r} are Letterbox's own")
         return value
 
     @field_validator("metadata")

@@ -14,7 +14,9 @@ CarrierName = Literal["auto", "usps", "fedex", "dhl", "sandbox"]
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 
 
-class AddressIn(InputModel):
+class PostalAddressIn(InputModel):
+    """Where mail goes; verifying one needs no recipient."""
+
     name: str | None = Field(default=None, max_length=100)
     company: str | None = Field(default=None, max_length=100)
     address_line1: str = Field(min_length=1, max_length=100)
@@ -34,6 +36,11 @@ class AddressIn(InputModel):
         if not value.isalpha():
             raise ValueError("must be a 2-letter ISO country code")
         return value.upper()
+
+
+
+class AddressIn(PostalAddressIn):
+    """A letter's recipient or sender: an address and someone at it."""
 
     @model_validator(mode="after")
     def _someone(self) -> AddressIn:
@@ -55,7 +62,7 @@ class Address(OutputModel):
 
 
 class AddressVerifyRequest(InputModel):
-    address: AddressIn
+    address: PostalAddressIn
     carrier: Literal["auto", "usps", "fedex", "dhl"] = "auto"
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from email.utils import formataddr, parseaddr
-from typing import Annotated, Any, Literal
+from email.utils import formataddr, getaddresses, parseaddr
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      model_validator)
 
 from chalicelib.validation import FieldError as FieldError
 from chalicelib.validation import error_fields as error_fields
@@ -20,6 +21,9 @@ def _mailbox(value: str) -> str:
         raise ValueError("must not contain line breaks")
     from email_validator import EmailNotValidError, validate_email  # lazy: 44 ms cold
 
+    if len(getaddresses([value])) != 1:  # "a@x.com, b@y.com" must not become a@x.com alone
+        raise ValueError("holds more than one address: give each recipient as its own "
+                         "string in a list")
     name, address = parseaddr(value)
     if not address or ("<" in value and not value.rstrip().endswith(">")):
         raise ValueError("is not an email address")
@@ -49,6 +53,38 @@ def domain_of(mailbox: str) -> str:
 
 class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _drop_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The document says what the validator enforces: no null on non-nullable fields."""
+    nullable: frozenset[str] = getattr(model, "NULLABLE", frozenset())
+    for key, field in model.model_fields.items():
+        prop = schema.get("properties", {}).get(field.alias or key)
+        if key in nullable or not prop or "anyOf" not in prop:
+            continue
+        kept = [option for option in prop.pop("anyOf") if option.get("type") != "null"]
+        prop.pop("default", None)
+        prop.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+
+
+class PatchModel(InputModel):
+    """A PATCH body: an absent field keeps its value, ``null`` clears one of ``NULLABLE``;
+    ``null`` on any other field is refused, so no PATCH can unset what a record needs."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True,
+                              json_schema_extra=_drop_null)
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_on_required(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for key, field in cls.model_fields.items():
+            for name in {key, field.alias or key}:
+                if key not in cls.NULLABLE and name in data and data[name] is None:
+                    raise FieldError(name, "must not be null: leave it out to keep its value")
+        return data
 
 
 class OutputModel(BaseModel):
@@ -127,7 +163,7 @@ class DomainOut(OutputModel):
     track_clicks: bool = False
 
 
-class DomainUpdate(InputModel):
+class DomainUpdate(PatchModel):
     track_opens: bool | None = Field(default=None, description="Default for this domain's mail.")
     track_clicks: bool | None = None
 
@@ -192,14 +228,28 @@ class SuppressionPage(OutputModel):
 
 # Templates
 
+# A template is one stored item (DynamoDB's limit is 400 KB): its parts together stay below.
+MAX_TEMPLATE_BYTES = 300 * 1024
+
+
 class TemplateCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     subject: str = Field(min_length=1, max_length=998)
-    html: str | None = None
+    html: str | None = Field(default=None, description="At most 300 KB with text and subject.")
     text: str | None = None
 
+    @model_validator(mode="after")
+    def _size(self) -> TemplateCreate:
+        size = sum(len((part or "").encode()) for part in (self.subject, self.html, self.text))
+        if size > MAX_TEMPLATE_BYTES:
+            raise FieldError("html" if self.html else "text",
+                             f"the template is {size} bytes; at most {MAX_TEMPLATE_BYTES}")
+        return self
 
-class TemplateUpdate(InputModel):
+
+class TemplateUpdate(PatchModel):
+    NULLABLE = frozenset({"html", "text"})  # one may go, as long as the other stays
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     subject: str | None = Field(default=None, min_length=1, max_length=998)
     html: str | None = None
@@ -297,7 +347,9 @@ class WebhookCreate(InputModel):
     description: str | None = Field(default=None, max_length=200)
 
 
-class WebhookUpdate(InputModel):
+class WebhookUpdate(PatchModel):
+    NULLABLE = frozenset({"description"})
+
     url: str | None = Field(default=None, max_length=2048)
     event_types: list[str] | None = None
     description: str | None = Field(default=None, max_length=200)

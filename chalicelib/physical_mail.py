@@ -10,18 +10,23 @@ carrier pushes) maps carrier codes to our statuses and records ``letter.*`` even
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from chalicelib.accounts import Principal
 from chalicelib.addresses import normalize
-from chalicelib.carriers.base import CarrierError, LetterOrder, PostalAddress, TrackingUpdate
+from chalicelib.carriers.base import (CarrierError, LetterOrder, PostalAddress, TrackingUpdate,
+                                      UnreadablePurchase)
+from chalicelib.carriers.pacing import Pace, Pacer, track_paced
+from chalicelib.carriers.purchase import PurchaseUnknown, purchase_once
 from chalicelib.clock import iso
 from chalicelib.errors import (Conflict, NotFound, RetryableFailure, ServiceUnavailable,
                                ValidationFailed)
 from chalicelib.ids import new_id
 from chalicelib.letter_models import LetterCreate, LetterJob, LetterOut, LetterPage, letter_out
-from chalicelib.observability import logger
 from chalicelib.ports import CarrierDirectory, Claim, LetterStore
 from chalicelib.vocabulary import (LETTER_STATUS_RANK, SQS_MAX_DELAY, Event, LetterStatus,
                                    letter_status)
@@ -172,15 +177,25 @@ class LetterSubmitter:
                             mail_class=letter["mail_class"], certified=letter["certified"],
                             ship_date=now)
         try:
-            shipment = carrier.create_shipment(order)
+            shipment = purchase_once(
+                carrier, order, bool(letter.get("purchase_started_at")),
+                lambda started: self._store.set_fields(job.account_id, job.letter_id, {
+                    "purchase_started_at": iso(now) if started else None}))
         except CarrierError as err:
-            if err.retryable:
+            if err.retryable and not isinstance(err, PurchaseUnknown):
                 self._store.release(job.account_id, job.letter_id)
                 raise RetryableFailure(str(err), retry_after=err.retry_after) from err
+            if isinstance(err, UnreadablePurchase):  # bought: keep what the answer carried
+                self._store.set_fields(job.account_id, job.letter_id,
+                                       {"carrier_reference": err.reference})
+            reason = (f"{carrier.name} sold a label but its answer could not be read "
+                      f"({err.message}; carrier reference {err.reference})"
+                      if isinstance(err, UnreadablePurchase) else err.message
+                      if isinstance(err, PurchaseUnknown)
+                      else f"refused by {carrier.name}: {err.message}")
             self._store.finish(job.account_id, job.letter_id, L.EXCEPTION,
                                Event.letter(letter, L.EXCEPTION, now,
-                                            description=f"refused by {carrier.name}: "
-                                                        f"{err.message}").item(),
+                                            description=reason).item(),
                                now, (L.CREATED,))
             self._content.delete(letter["document_key"])
             return "refused"
@@ -219,33 +234,44 @@ class LetterSubmitter:
 
 
 class LetterTracker:
-    """Carrier tracking, polled on a schedule (batched per carrier) or pushed."""
+    """Carrier tracking, polled on a schedule (batched and paced per carrier) or pushed."""
 
     def __init__(self, store: LetterStore, carriers: CarrierDirectory,
-                 max_requests_per_carrier: int = 100) -> None:
+                 max_requests_per_carrier: int = 100, paces: dict[str, Pace] | None = None,
+                 reserve: Callable[[str, int], bool] | None = None,
+                 sleep: Callable[[float], None] | None = None,
+                 run_seconds: float | None = None) -> None:
         self._store = store
         self._carriers = carriers
         self._max_requests = max_requests_per_carrier
+        self._paces = paces or {}
+        self._reserve = reserve or (lambda carrier, per_day: True)
+        self._sleep = sleep
+        self._run_seconds = run_seconds  # each carrier gets its slice of the run
 
-    def poll(self, now: datetime) -> dict[str, int]:
+    def poll(self, now: datetime, everything: bool = False) -> dict[str, int]:
+        """Each carrier within its pace; ``everything`` (``letterbox letters poll``) lifts
+        the per-run share, never the per-second or per-day limits."""
         recorded: dict[str, int] = {}
-        for name in self._carriers.configured():
+        names = self._carriers.configured()
+        started = time.monotonic()
+        for index, name in enumerate(names):
+            deadline = (started + self._run_seconds * (index + 1) / len(names)
+                        if self._run_seconds else None)
+            quota = self._paces.get(name)  # none: the sandbox, which has no quota
+            pace = quota or Pace(per_second=0, per_day=10**9)
+            settled = iso(now - timedelta(seconds=pace.settle_seconds))
             letters = {item["tracking_number"]: item for item in self._store.tracked(name)
-                       if item.get("tracking_number")}
+                       if item.get("tracking_number")
+                       and str(item.get("updated_at") or "") <= settled}
             carrier = self._carriers.get(name)
             numbers = list(letters)
-            random.shuffle(numbers)  # past the per-run cap, no letter waits forever
-            batch = max(1, carrier.track_batch)
-            count = 0
-            for start in range(0, min(len(numbers), batch * self._max_requests), batch):
-                try:
-                    updates = carrier.track(numbers[start:start + batch])
-                except CarrierError as err:  # the rest waits for the next poll
-                    logger.warning("tracking poll failed", extra={
-                        "carrier": name, "status": err.status, "retryable": err.retryable})
-                    break
-                count += sum(self._apply(letters, name, u, now) for u in updates)
-            recorded[name] = count
+            random.shuffle(numbers)  # past the per-run share, no letter waits forever
+            reserve = partial(self._reserve, name, pace.per_day) if quota else lambda: True
+            pacer = Pacer(pace, reserve, self._sleep or time.sleep, deadline=deadline)
+            share = self._max_requests if everything else pace.per_run(self._max_requests)
+            updates, _ = track_paced(carrier, numbers, pacer, share)
+            recorded[name] = sum(self._apply(letters, name, u, now) for u in updates)
         return recorded
 
     def push(self, carrier_name: str, body: dict[str, Any], now: datetime) -> int:

@@ -28,6 +28,16 @@ class DataClass(StrEnum):
     SUPPRESSION = "suppression"
     PRIVACY_AUDIT = "privacy_audit"
     OPERATIONAL = "operational"
+    DASHBOARD_SESSION = "dashboard_session"
+    DASHBOARD_SESSION_REMEMBERED = "dashboard_session_remembered"
+    SIGNIN_LINK = "signin_link"
+    INVITE = "invite"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a data class name
+    CONSENT_RECORD = "consent_record"
+    DASHBOARD_ANALYTICS = "dashboard_analytics"
+    DASHBOARD_PREFERENCES = "dashboard_preferences"
+    MARKETING_ATTRIBUTION = "marketing_attribution"
+    OPERATOR_NOTICE = "operator_notice"
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class Rule:
     min_days: int | None = None
     max_days: int | None = None
     s3_prefix: str | None = None  # objects of this class live under this prefix
+    minutes: int | None = None  # sub-day lifetimes (sessions, links), instead of ``days``
 
 
 POLICY: tuple[Rule, ...] = (
@@ -75,6 +86,31 @@ POLICY: tuple[Rule, ...] = (
          "account_closed", 90, "while the account is open + 90 days after closure"),
     Rule(DataClass.OPERATIONAL, "operational bookkeeping (purge checkpoints; no personal data)",
          "created", None, "while the deployment exists"),
+    Rule(DataClass.DASHBOARD_SESSION, "dashboard sessions (hashed id, user, no IP)", "created",
+         None, "12 hours; revoked at sign-out", minutes=12 * 60),
+    Rule(DataClass.DASHBOARD_SESSION_REMEMBERED,
+         "dashboard sessions with \"Remember me\" (hashed id, user, no IP)", "created", 30,
+         "30 days; revoked at sign-out"),
+    Rule(DataClass.SIGNIN_LINK, "sign-in links (hashed token)", "created", None,
+         "15 minutes, single use", minutes=15),
+    Rule(DataClass.INVITE, "dashboard invites (hashed token)", "created", 7,
+         "7 days, single use"),
+    Rule(DataClass.PASSWORD_RESET, "password resets and email-change confirmations "
+         "(hashed token)", "created", None, "1 hour, single use", minutes=60),
+    Rule(DataClass.CONSENT_RECORD,
+         "consent records (proof of a cookie choice: when, registry version, categories; no IP)",
+         "created", 365, "12 months, like the choice itself"),
+    Rule(DataClass.DASHBOARD_ANALYTICS,
+         "dashboard page views (path, pseudonymous visitor and session ids; no IP)", "created",
+         365, "12 months"),
+    Rule(DataClass.DASHBOARD_PREFERENCES,
+         "dashboard preferences (theme, time zone, table density) in the lb_prefs cookie",
+         "created", 365, "12 months"),
+    Rule(DataClass.MARKETING_ATTRIBUTION,
+         "marketing attribution (first referrer host and UTM parameters; no IP)", "created",
+         90, "90 days"),
+    Rule(DataClass.OPERATOR_NOTICE, "operator notices shown in the dashboard (no personal data)",
+         "created", 365, "12 months"),
 )
 
 RULES: dict[DataClass, Rule] = {rule.data_class: rule for rule in POLICY}
@@ -87,9 +123,11 @@ def expiry_for(data_class: DataClass, clock_start: datetime | None,
     """Epoch seconds at which an item of this class must be gone, or None if not yet known."""
     rule = RULES[data_class]
     if clock_start is None:
-        if rule.clock not in DEFERRED_CLOCKS and rule.days is not None:
+        if rule.clock not in DEFERRED_CLOCKS and (rule.days or rule.minutes) is not None:
             raise ValueError(f"{data_class} needs a clock start")
         return None
+    if days is None and rule.minutes is not None:
+        return int((clock_start + timedelta(minutes=rule.minutes)).timestamp())
     kept = rule.days if days is None else days
     if kept is None:
         return None
@@ -98,6 +136,16 @@ def expiry_for(data_class: DataClass, clock_start: datetime | None,
     if rule.max_days is not None and kept > rule.max_days:
         raise ValueError(f"{data_class} keeps at most {rule.max_days} days")
     return int((clock_start + timedelta(days=kept)).timestamp())
+
+
+def lifetime_seconds(data_class: DataClass) -> int:
+    """How long an item of this class lives once its clock starts (cookie Max-Age, links)."""
+    rule = RULES[data_class]
+    if rule.minutes is not None:
+        return rule.minutes * 60
+    if rule.days is None:
+        raise ValueError(f"{data_class} has no fixed lifetime")
+    return rule.days * 86400
 
 
 def expiry_bucket(expires_at: int) -> str:

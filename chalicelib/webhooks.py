@@ -124,15 +124,32 @@ class WebhookService:
 
     def _check(self, url: str | None, event_types: list[str] | None) -> None:
         if url is not None:
-            parts = urlsplit(url)
-            loopback = parts.hostname in ("127.0.0.1", "localhost")
-            if not (parts.scheme == "https" or (self._local and parts.scheme == "http"
-                                                and loopback)) or not parts.hostname:
-                raise ValidationFailed("url must be an https URL", details=[{"field": "url"}])
+            self._check_url(url)
         unknown = [t for t in event_types or [] if t != "*" and t not in EVENT_TYPES]
         if unknown:
             raise ValidationFailed(f"unknown event types: {', '.join(unknown)}",
                                    details=[{"field": "event_types"}])
+
+    def _check_url(self, url: str) -> None:
+        """https to a public host; local mode also takes http on loopback. Names are
+        resolved and checked again at every delivery (adapters/webhook_http.py)."""
+        from chalicelib.destinations import host_refusal, is_loopback, literal_address
+        try:
+            parts = urlsplit(url)
+            host, _ = parts.hostname or "", parts.port
+        except ValueError as err:
+            raise ValidationFailed(f"url is not a valid URL ({err})",
+                                   details=[{"field": "url", "message": str(err)}]) from err
+        ip = literal_address(host)
+        loopback = host.rstrip(".") == "localhost" or (ip is not None and is_loopback(ip))
+        if not (parts.scheme == "https" or (self._local and parts.scheme == "http"
+                                            and loopback)) or not host:
+            raise ValidationFailed("url must be an https URL", details=[{"field": "url"}])
+        refusal = host_refusal(host, allow_loopback=self._local)
+        if refusal is not None or parts.username or parts.password:
+            message = refusal or "the URL must not carry credentials"
+            raise ValidationFailed(f"url: {message}",
+                                   details=[{"field": "url", "message": message}])
 
     def _new_secret(self, account_id: str, webhook_id: str) -> tuple[str, bytes]:
         secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from chalicelib.accounts import AccountService, RetentionDays
     from chalicelib.adapters.account_store import DynamoAccountStore
     from chalicelib.adapters.dns_lookup import DnsLookup
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.sqs import SqsQueue
     from chalicelib.addresses import AddressService
     from chalicelib.carriers.registry import Carriers
+    from chalicelib.api.dashboard.services import Dashboard
     from chalicelib.send_worker import SendWorker
     from chalicelib.domains import DomainKeyring, DomainService
     from chalicelib.api.edge import ApiEdge
@@ -120,11 +123,16 @@ class Container:
         secret = (DeploymentSecret(self.client("secretsmanager"),
                                    settings.carrier_secret_arn).value
                   if settings.carrier_secret_arn else None)
+        carriers_file = settings.carriers_file
+        if settings.local_mode and carriers_file is not None and carriers_file.exists():
+            secret = carriers_file.read_bytes  # local mode: .letterbox/carriers.json
         sandbox = (SandboxCarrier(settings.sandbox_step_seconds)
                    if settings.sandbox_carrier or settings.local_mode else None)
         return Carriers(secret, {"usps": settings.usps_base_url,
                                  "fedex": settings.fedex_base_url,
-                                 "dhl": settings.dhl_base_url}, sandbox)
+                                 "dhl": settings.dhl_base_url,
+                                 "dhl_tracking": settings.dhl_tracking_url}, sandbox,
+                        local_mode=settings.local_mode)
 
     @cached_property
     def letter_store(self) -> DynamoLetterStore:
@@ -164,9 +172,19 @@ class Container:
 
     @cached_property
     def letter_tracker(self) -> LetterTracker:
+        from chalicelib.carriers.pacing import tracking_paces
         from chalicelib.physical_mail import LetterTracker
+        table = self.table
+
+        def reserve(carrier: str, per_day: int) -> bool:
+            from chalicelib.clock import utcnow
+            now = utcnow()
+            return table.increment(f"CARRIERQUOTA#{carrier}", now.strftime("%Y-%m-%d"), 1,
+                                   per_day, now) is not None
         return LetterTracker(self.letter_store, self.carriers,
-                             self.settings.tracking_requests_per_carrier)
+                             self.settings.tracking_requests_per_carrier,
+                             tracking_paces(self.settings), reserve,
+                             run_seconds=self.settings.tracking_run_seconds)
 
     @cached_property
     def addresses(self) -> AddressService:
@@ -209,9 +227,19 @@ class Container:
         from chalicelib.purge import EraseNow, RetentionChange
         return AccountService(
             self.account_store,
-            on_close=[self.domain_store.start_closure_clock, self.smtp.revoke_all],
+            on_close=[self.domain_store.start_closure_clock, self.smtp.revoke_all,
+                      self._close_dashboard_users],
             on_retention_change=RetentionChange(self.retention_days, self.purge_store),
             erase_now=EraseNow(self.purger))
+
+    def _close_dashboard_users(self, account_id: str, now: datetime) -> None:
+        """Closure ends dashboard sessions; built only then (argon2 stays off cold starts)."""
+        self.dashboard.users.closed_account(account_id, now)
+
+    @cached_property
+    def dashboard(self) -> Dashboard:
+        from chalicelib.api.dashboard.services import Dashboard
+        return Dashboard(self)
 
     @cached_property
     def send_queue(self) -> SqsQueue:
@@ -325,7 +353,9 @@ class Container:
         from chalicelib.adapters.credential_store import DynamoCredentialStore
         from chalicelib.adapters.iam import IamSmtpUsers
         from chalicelib.smtp import SmtpCredentialService
-        users = IamSmtpUsers(self.client("iam"), f"/letterbox/{self.settings.stage}/smtp/")
+        users = IamSmtpUsers(self.client("iam"), self.settings.smtp_user_path
+                             or f"/letterbox/{self.settings.stage}/smtp/",
+                             self.settings.smtp_permissions_boundary)
         return SmtpCredentialService(users, DynamoCredentialStore(self.table), self.domain_store,
                                      self.settings.region)
 

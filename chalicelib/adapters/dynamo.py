@@ -18,7 +18,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import RetryableFailure, ValidationFailed
+from chalicelib.errors import PayloadTooLarge, RetryableFailure, ValidationFailed
 from chalicelib.retention import DataClass, expiry_bucket, expiry_for
 
 Item = dict[str, Any]
@@ -94,6 +94,10 @@ def _raise_for(err: ClientError) -> None:
                        if r.get("Code") == "ConditionalCheckFailed")
         if failed:
             raise ConditionFailed(code, failed) from err
+    message = str(err.response.get("Error", {}).get("Message", ""))
+    if code == "ValidationException" and "exceeded the maximum allowed size" in message:
+        # DynamoDB's 400 KB item limit: the caller's data is too big, not our bug
+        raise PayloadTooLarge("the item is larger than storage allows (400 KB)") from err
     if code in _RETRYABLE or code == "TransactionCanceledException":
         raise RetryableFailure(f"dynamodb {code}") from err
     raise err
@@ -106,14 +110,16 @@ def _encode_cursor(key: Mapping[str, Any]) -> str:
 
 def _decode_cursor(cursor: str, partition: str, pk: str, sk_name: str,
                    sk_prefix: str) -> dict[str, str]:
-    """A cursor only ever continues the listing it came from: never another account's."""
+    """A cursor only ever continues the listing it came from: never another account's.
+    It must name exactly the key attributes of that listing (table or index), each a
+    non-empty string, or DynamoDB would refuse the start key."""
+    expected = {"pk", "sk", partition, sk_name}
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = (isinstance(key, dict) and key.get(partition) == pk
-                 and str(key.get(sk_name, "")).startswith(sk_prefix)
-                 and set(key) <= {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
-                 and all(isinstance(v, str) for v in key.values()))
-    except (ValueError, TypeError):
+        valid = (isinstance(key, dict) and key.get(partition) == pk and set(key) == expected
+                 and all(isinstance(v, str) and v for v in key.values())
+                 and str(key[sk_name]).startswith(sk_prefix))
+    except (ValueError, TypeError, RecursionError):
         valid = False
     if not valid:
         raise ValidationFailed("cursor is not valid for this listing",

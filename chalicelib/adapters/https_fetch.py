@@ -10,8 +10,8 @@ from pathlib import Path
 from chalicelib.errors import Forbidden, RetryableFailure
 
 # The URL local mode's simulator names; production never trusts it, since AWS serves no
-# such certificate there. Its host passes the sns.<region>.amazonaws.com check on purpose.
-LOCAL_CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-letterbox-local.pem"
+# such certificate there. Its host and path pass the SNS URL check on purpose.
+LOCAL_CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-000010ca1.pem"
 
 
 def fetch_certificate(url: str) -> bytes:

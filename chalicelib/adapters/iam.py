@@ -1,5 +1,7 @@
 """IAM users that hold SES SMTP credentials, each allowed only ``ses:SendRawEmail`` from its
-account's verified domains."""
+account's verified domains, and created under the stack's permissions boundary
+(``ses:SendRawEmail`` only): the API role may create no user without it (infra/), so code
+running in the API can never mint a user with more."""
 
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ def send_raw_policy(domains: list[str]) -> dict[str, Any]:
 
 
 class IamSmtpUsers:
-    def __init__(self, client: Any, path: str) -> None:
+    def __init__(self, client: Any, path: str, boundary_arn: str = "") -> None:
         self._client = client
         self._path = path  # e.g. /letterbox/prod/smtp/: the API role may touch nothing else
+        self._boundary = boundary_arn  # empty only in local mode (moto enforces no IAM)
 
     def _call(self, operation: str, **params: Any) -> Any:
         try:
@@ -37,8 +40,9 @@ class IamSmtpUsers:
 
     def create(self, user_name: str, account_id: str, domains: list[str]) -> tuple[str, str]:
         """A new user with its policy and one access key: (access key id, secret)."""
+        boundary = {"PermissionsBoundary": self._boundary} if self._boundary else {}
         self._call("create_user", UserName=user_name, Path=self._path,
-                   Tags=[{"Key": "letterbox:account", "Value": account_id}])
+                   Tags=[{"Key": "letterbox:account", "Value": account_id}], **boundary)
         self.set_domains(user_name, domains)
         return self.new_access_key(user_name)
 

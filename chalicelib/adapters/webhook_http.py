@@ -1,7 +1,9 @@
 """Posting to customer endpoints without becoming an SSRF proxy.
 
-The host is resolved once; every address must be public (no private, loopback, link-local,
-multicast or reserved ranges, so no 169.254.169.254). The connection then goes to exactly
+A literal host is refused in any spelling (decimal, octal, hex IPv4, trailing dots); a name is
+resolved once and every address must be public (no private, loopback, link-local, multicast or
+reserved ranges, so no 169.254.169.254, nor IPv6 forms that embed an IPv4 address: NAT64,
+6to4, Teredo, mapped, compatible; chalicelib/destinations.py). The connection then goes to exactly
 that address, with TLS verified against the hostname, so DNS cannot swap in another.
 """
 
@@ -14,6 +16,8 @@ import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from chalicelib.destinations import host_refusal, is_loopback, is_public
 
 
 class BlockedDestination(Exception):
@@ -36,14 +40,14 @@ def resolve_public(host: str, port: int, allow_loopback: bool) -> str:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as err:
         raise BlockedDestination(f"{host} does not resolve") from err
-    addresses = {info[4][0] for info in infos}
+    addresses = {str(info[4][0]) for info in infos}
     for address in addresses:
         ip = ipaddress.ip_address(address)
-        if allow_loopback and ip.is_loopback:
+        if allow_loopback and is_loopback(ip):
             continue
-        if not ip.is_global or ip.is_multicast:
+        if not is_public(ip):  # embedded IPv4 forms (NAT64, 6to4, mapped…) included
             raise BlockedDestination(f"{host} resolves to a non-public address")
-    return str(sorted(addresses)[0])
+    return sorted(addresses)[0]
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
@@ -66,12 +70,18 @@ class PinnedPoster:
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
         started = time.monotonic()
         parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            host = parts.hostname or ""
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as err:
+            raise BlockedDestination("the URL is malformed") from err
+        refusal = host_refusal(host, self._allow_loopback)
+        if refusal is not None:  # a literal in any spelling, before any resolution
+            raise BlockedDestination(refusal)
         ip = resolve_public(host, port, self._allow_loopback)  # raises BlockedDestination
         if parts.scheme == "https":
             connection: http.client.HTTPConnection = _PinnedHTTPS(host, ip, port, self._timeout)
-        elif self._allow_loopback and ipaddress.ip_address(ip).is_loopback:
+        elif self._allow_loopback and is_loopback(ipaddress.ip_address(ip)):
             connection = http.client.HTTPConnection(ip, port, timeout=self._timeout)
         else:
             raise BlockedDestination("webhook URLs must be https")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalice.app import Blueprint, Chalice, Request, Response
+from chalice.app import Blueprint, CaseInsensitiveMapping, Chalice, Request, Response
 
 from chalicelib.errors import (InternalError, LetterboxError, MalformedRequest, ServiceUnavailable,
                                RetryableFailure, ValidationFailed)
@@ -39,6 +39,8 @@ def resolve(ref: type[BaseModel] | str) -> type[BaseModel]:
 JSON = "application/json"
 # (method, path) → handler: the OpenAPI document takes operationIds and query reads from it.
 HANDLERS: dict[tuple[str, str], Callable[..., Any]] = {}
+# DynamoDB stores at most 32 levels; nothing Letterbox takes needs more than a few.
+MAX_JSON_DEPTH = 32
 # Chalice's own error bodies ({"Code": ..., "Message": ...}) mapped into our contract.
 _CHALICE_CODES = {400: "validation_error", 403: "forbidden", 404: "not_found",
                   405: "method_not_allowed", 413: "payload_too_large",
@@ -55,6 +57,7 @@ class Operation:
     responses: dict[int, type[BaseModel] | str | None]
     tags: tuple[str, ...] = ()
     idempotent: bool = False
+    any_accept: bool = False  # a binary answer served whatever the request's Accept says
 
 
 @dataclass
@@ -70,7 +73,8 @@ class Call:
         raw = self.query(name)
         if raw is None:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
             raise ValidationFailed(f"{name} must be an integer from {low} to {high}",
                                    details=[{"field": name, "message": "out of range"}])
         return int(raw)
@@ -91,9 +95,29 @@ def error_response(error: LetterboxError, headers: dict[str, str] | None = None)
                     headers={"Content-Type": JSON, **error.headers, **(headers or {})})
 
 
+def accept_anything(request: Request) -> None:
+    """Chalice refuses a binary body (400) unless the request's Accept names a binary type;
+    mail clients and proxies often send none, or text/html. This request accepts anything."""
+    request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
+
+
 def body_text(request: Request) -> str:
     raw = request.raw_body or b""
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def json_depth(value: Any) -> int:
+    """How deep arrays and objects nest (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (item.values() if isinstance(item, dict)
+                    else item if isinstance(item, list) else None)
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def parse_body(request: Request, ref: type[BaseModel] | str) -> BaseModel:
@@ -110,6 +134,11 @@ def parse_body(request: Request, ref: type[BaseModel] | str) -> BaseModel:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise MalformedRequest(f"the request body is not valid JSON ({err})") from err
+    except RecursionError as err:
+        raise MalformedRequest(f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
+                               ) from err
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise MalformedRequest(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
     if not isinstance(data, dict):
         raise ValidationFailed("the request body must be a JSON object")
     try:
@@ -145,9 +174,11 @@ class Api:
                   responses: dict[int, type[BaseModel] | str | None],
                   scope: Scope | None = "full",
                   body: type[BaseModel] | str | None = None, tags: tuple[str, ...] = (),
-                  content_types: list[str] | None = None, idempotent: bool = False
+                  content_types: list[str] | None = None, idempotent: bool = False,
+                  any_accept: bool = False
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        op = Operation(method, path, summary, scope, body, responses, tags, idempotent)
+        op = Operation(method, path, summary, scope, body, responses, tags, idempotent,
+                       any_accept)
         self.operations.append(op)
         status = min(code for code in responses if code < 400)
 
@@ -184,6 +215,8 @@ class Api:
                                               headers)
                 if outcome.get("replayed"):
                     headers["Idempotent-Replayed"] = "true"
+                if op.any_accept:
+                    accept_anything(request)
                 return Response(body=outcome["body"], status_code=outcome["status"],
                                 headers={"Content-Type": JSON, **outcome.get("headers", {}),
                                          **headers})

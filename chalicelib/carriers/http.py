@@ -44,6 +44,17 @@ def _message(body: Any) -> tuple[str | None, str | None, str | None]:
     return None, None, None
 
 
+def _maybe_sent(err: requests.RequestException) -> bool:
+    """Whether the carrier may have received (and carried out) the request: anything but a
+    connection that was never made."""
+    if isinstance(err, requests.ConnectTimeout):
+        return False
+    never_connected = ("NewConnectionError", "Connection refused",
+                       "Name or service not known", "Failed to resolve")
+    return not (isinstance(err, requests.ConnectionError)
+                and any(mark in str(err) for mark in never_connected))
+
+
 class CarrierHttp:
     def __init__(self, carrier: str, base_url: str, session: requests.Session | None = None,
                  timeout: float = 10) -> None:
@@ -53,12 +64,12 @@ class CarrierHttp:
         self._timeout = timeout
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        url = path if path.startswith("https://") else f"{self.base_url}{path}"
+        url = path if path.startswith(("https://", "http://")) else f"{self.base_url}{path}"
         try:
             response = self._session.request(method, url, timeout=self._timeout, **kwargs)
         except requests.RequestException as err:
             raise CarrierError(self.carrier, f"could not reach the carrier ({type(err).__name__})",
-                               retryable=True) from err
+                               retryable=True, ambiguous=_maybe_sent(err)) from err
         if response.status_code >= 400:
             try:
                 body = response.json()

@@ -6,20 +6,39 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.carriers.base import Carrier
 from chalicelib.errors import ValidationFailed
 
-# ``auto``: the first configured carrier in this order.
-DOMESTIC_US = ("usps", "fedex", "dhl", "sandbox")
+# ``auto``: the first configured carrier in this order. DHL Express has no US domestic
+# product, so it never carries a US→US letter.
+DOMESTIC_US = ("usps", "fedex", "sandbox")
 INTERNATIONAL = ("dhl", "fedex", "sandbox")
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def checked_url(setting: str, url: str, local_mode: bool) -> str:
+    """A carrier URL: https, or http on loopback in local mode only (SPEC §1)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if local_mode and parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return url
+    raise ValueError(f"LETTERBOX_{setting.upper()} must be an https URL (http only on "
+                     f"loopback, in local mode), not {url!r}")
 
 
 class Carriers:
     def __init__(self, secret: Callable[[], bytes] | None, base_urls: dict[str, str],
-                 sandbox: Carrier | None = None) -> None:
+                 sandbox: Carrier | None = None, local_mode: bool = False) -> None:
+        """``base_urls``: ``usps``, ``fedex``, ``dhl`` and ``dhl_tracking``, each checked."""
         self._secret = secret
-        self._base_urls = base_urls
+        self._base_urls = {name: checked_url(f"{name}_url" if name == "dhl_tracking"
+                                             else f"{name}_base_url", url, local_mode)
+                           for name, url in base_urls.items() if url}
         self._built: dict[str, Carrier] = {"sandbox": sandbox} if sandbox else {}
         self._credentials: dict[str, Any] | None = None
 
@@ -50,7 +69,8 @@ class Carriers:
             http = CarrierHttp(name, self._base_urls[name])
             built: Carrier = (Usps(credentials, http) if name == "usps"
                               else FedEx(credentials, http) if name == "fedex"
-                              else Dhl(credentials, http))
+                              else Dhl(credentials, http,
+                                       self._base_urls.get("dhl_tracking", "")))
             self._built[name] = built
         return self._built[name]
 
@@ -60,6 +80,9 @@ class Carriers:
             self.get(requested)  # names the problem if it is not configured
             if requested == "usps" and to_country != "US":
                 raise ValidationFailed("USPS here carries letters within the US only",
+                                       details=[{"field": "carrier"}])
+            if requested == "dhl" and to_country == from_country == "US":
+                raise ValidationFailed("DHL Express carries no letters within the US",
                                        details=[{"field": "carrier"}])
             return requested
         order = DOMESTIC_US if to_country == from_country == "US" else INTERNATIONAL

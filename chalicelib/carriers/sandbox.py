@@ -37,6 +37,7 @@ class SandboxCarrier:
         self._step = step_seconds
         self._clock = clock
         self.shipments: list[LetterOrder] = []  # what reached the carrier, for tests
+        self._bought: dict[str, Shipment] = {}  # by our reference, as a carrier account keeps
 
     def validate_address(self, address: PostalAddress) -> AddressCheck:
         if "UNDELIVERABLE" in address.line1.upper():
@@ -50,8 +51,13 @@ class SandboxCarrier:
         self.shipments.append(order)
         started = int(self._clock().timestamp() * 1000)
         outcome = "R" if _returns(order.to) else "D"
-        return Shipment(tracking_number=f"SBX{started}{outcome}{os.urandom(3).hex().upper()}",
-                        label_pdf=b"%PDF-1.4\n% sandbox label\n")
+        shipment = Shipment(tracking_number=f"SBX{started}{outcome}{os.urandom(3).hex().upper()}",
+                            label_pdf=b"%PDF-1.4\n% sandbox label\n")
+        self._bought[order.reference] = shipment
+        return shipment
+
+    def find_shipment(self, order: LetterOrder) -> Shipment | None:
+        return self._bought.get(order.reference)
 
     def cancel(self, tracking_number: str) -> None:
         """The sandbox keeps nothing to cancel."""

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 from chalicelib.vocabulary import EmailEventType, Event
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"']+)\2""", re.IGNORECASE)
 # Mail-privacy proxies and security scanners fetch images without a person opening anything.
 _MACHINE_AGENTS_EXACT = frozenset({"Mozilla/5.0"})  # Apple Mail Privacy Protection
@@ -30,11 +32,24 @@ def is_machine_open(user_agent: str | None) -> bool:
     return agent in _MACHINE_AGENTS_EXACT or any(m in agent for m in _MACHINE_AGENTS_CONTAIN)
 
 
+def safe_destination(url: str) -> str | None:
+    """An http(s) URL fit for a Location header, as browsers read it (WHATWG URL): outer
+    blanks and controls stripped, tab/CR/LF removed, the scheme in lower case. None when
+    another control character remains or the scheme is not http(s)."""
+    cleaned = _TAB_NEWLINE.sub("", url.strip("".join(map(chr, range(0x21)))))
+    scheme, sep, rest = cleaned.partition(":")
+    if not sep or scheme.lower() not in ("http", "https") or not rest.startswith("//"):
+        return None
+    if _CONTROL.search(rest):
+        return None
+    return f"{scheme.lower()}:{rest}"
+
+
 def rewrite_links(markup: str, tracked_url: Callable[[str], str], skip_prefix: str) -> str:
     """Every http(s) link (but our own, such as unsubscribe) through the click endpoint."""
     def replace(match: re.Match[str]) -> str:
-        target = html_lib.unescape(match.group(3))
-        if target.startswith(skip_prefix):
+        target = safe_destination(html_lib.unescape(match.group(3)))
+        if target is None or target.startswith(skip_prefix):
             return match.group(0)
         return f"{match.group(1)}{match.group(2)}{tracked_url(target)}{match.group(2)}"
     return _HREF.sub(replace, markup)
@@ -111,7 +126,8 @@ class TrackingService:
     def clicked(self, token: str, hit: Hit, now: datetime) -> str | None:
         """The sealed destination, or None for a token we did not sign."""
         payload = self._tokens.open("click", token)
-        if payload is None or not str(payload.get("u", "")).startswith(("http://", "https://")):
+        destination = safe_destination(str(payload.get("u", ""))) if payload else None
+        if payload is None or destination is None:
             return None
-        self._record(payload, EmailEventType.CLICKED, hit, now, url=payload["u"])
-        return str(payload["u"])
+        self._record(payload, EmailEventType.CLICKED, hit, now, url=destination)
+        return destination

@@ -1,6 +1,7 @@
 """Amazon SNS message verification (SignatureVersion 1 and 2), as AWS documents it.
 
-The certificate URL must be https on ``sns.<region>.amazonaws.com`` and end in ``.pem``; the
+The certificate URL must be https on ``sns.<region>.amazonaws.com`` (or ``.com.cn``) with the
+path ``/SimpleNotificationService-<hex>.pem``; the
 certificate is fetched through an injected function and cached; the topic must be allowed.
 Anything else is refused before a single field of the message is trusted.
 """
@@ -23,7 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from chalicelib.errors import Forbidden, MalformedRequest
 
-_SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+# SNS's own regional endpoints only: a region name (us-east-1, us-gov-west-1, cn-north-1…),
+# never another service's host such as sns.s3.amazonaws.com (a bucket anyone may own).
+_SNS_HOST = re.compile(r"^sns\.(?:[a-z]{2}|us-gov|us-iso[a-z]?|eu-isoe)-[a-z]+-[0-9]{1,2}"
+                       r"\.amazonaws\.com(?:\.cn)?$")
+_CERT_PATH = re.compile(r"^/SimpleNotificationService-[0-9a-f]{8,64}\.pem$")
 _SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
@@ -52,9 +57,16 @@ def string_to_sign(envelope: dict[str, Any]) -> bytes:
 
 
 def trusted_cert_url(url: str) -> bool:
-    parsed = urlparse(url)
-    return (parsed.scheme == "https" and bool(_SNS_HOST.match(parsed.hostname or ""))
-            and parsed.path.endswith(".pem") and not parsed.query and parsed.port is None)
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError:  # a malformed port or bracketed host
+        return False
+    return (parsed.scheme == "https" and port is None and not parsed.query
+            and not parsed.fragment and not parsed.username and not parsed.password
+            and parsed.netloc == parsed.hostname
+            and bool(_SNS_HOST.fullmatch(parsed.hostname or ""))
+            and bool(_CERT_PATH.fullmatch(parsed.path)))
 
 
 class SnsVerifier:
@@ -104,7 +116,7 @@ class SnsVerifier:
             raise Forbidden("unsupported SNS SignatureVersion")
         url = str(envelope["SigningCertURL"])
         if not trusted_cert_url(url):
-            raise Forbidden("SNS SigningCertURL is not an https sns.<region>.amazonaws.com .pem")
+            raise Forbidden("SNS SigningCertURL is not SNS's own https certificate URL")
         try:
             signature = base64.b64decode(envelope["Signature"], validate=True)
             self._public_key(url).verify(signature, string_to_sign(envelope),

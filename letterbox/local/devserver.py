@@ -2,7 +2,8 @@
 
 moto's server on 127.0.0.1 (a child process), provisioned from infra/; the app served by
 chalice local on 127.0.0.1:8000; queue pumps and schedules feeding the real handlers.
-Ctrl-C stops it all.
+Ctrl-C or SIGTERM stops it all, moto's server included, within a few seconds, whenever it
+arrives (even during start-up).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def wait_until_serving(state: Path, process: subprocess.Popen[Any],
             try:
                 requests.get(f"{dev['api_url']}/v1/openapi.json", timeout=2)
                 return dev
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # busy machine: ask again
                 pass
         time.sleep(0.2)
     raise RuntimeError("the local stack did not start in time")
@@ -71,6 +72,19 @@ def curl_example(api_url: str, api_key: str, domain: str) -> str:
             f"\"subject\": \"Hello from Letterbox\", \"html\": \"<p>It works.</p>\"}}'")
 
 
+CARRIER_URLS = ("LETTERBOX_USPS_BASE_URL", "LETTERBOX_FEDEX_BASE_URL", "LETTERBOX_DHL_BASE_URL",
+                "LETTERBOX_DHL_TRACKING_URL")
+
+
+def local_carriers() -> dict[str, str]:
+    """SPEC §1: the carriers' base URLs from the environment (a carrier's test environment
+    or a stand-in; http on loopback allowed here only) and their credentials from
+    ``.letterbox/carriers.json`` (the deployed carrier secret's JSON). The CLI gets the same
+    settings through stack.json, so ``letterbox letters poll`` reaches the same carriers."""
+    chosen = {name: os.environ[name] for name in CARRIER_URLS if os.environ.get(name)}
+    return {**chosen, "LETTERBOX_CARRIERS_FILE": str(STATE / "carriers.json")}
+
+
 def report(err: BaseException) -> None:
     traceback.print_exception(err, file=sys.stderr)
 
@@ -83,10 +97,14 @@ class MotoProcess:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         # Our own interpreter, fixed arguments; its own session, so a terminal's Ctrl-C
-        # reaches the devserver, which stops moto last.
+        # reaches the devserver, which stops moto last. Should the devserver die without
+        # stopping it (SIGKILL), Linux sends moto SIGTERM (parent-death signal).
         self._process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent)
+
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -98,21 +116,48 @@ class MotoProcess:
         self.stop()
         raise RuntimeError("moto's server did not start")
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 2) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds: a supervisor waits only so long."""
         if self._process.poll() is None:
             self._process.terminate()
             try:
-                self._process.wait(timeout=10)
+                self._process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+                self._process.wait(timeout=5)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    if sys.platform.startswith("linux"):
+        import ctypes
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class Stopping(Exception):
+    """SIGTERM or SIGINT before the server loop runs: unwind, stopping what started."""
+
+
+def _stop_now(*_: Any) -> None:
+    raise Stopping
 
 
 def main(port: int = 8000) -> None:
-    moto = MotoProcess()
+    # From the first instant: a SIGTERM during provisioning must still stop moto.
+    signal.signal(signal.SIGTERM, _stop_now)
+    signal.signal(signal.SIGINT, _stop_now)
+    moto = None
     try:
+        moto = MotoProcess()
+        moto.wait_ready()
         serve(port, moto.endpoint)
+    except (Stopping, KeyboardInterrupt):
+        pass
     finally:
-        moto.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal cannot cut cleanup
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if moto is not None:
+            moto.stop()
         print("Letterbox stopped.", flush=True)
 
 
@@ -138,9 +183,11 @@ def serve(port: int, endpoint: str) -> None:
                        "LETTERBOX_SNS_LOCAL_CERT_FILE": str(STATE / "sns-local-cert.pem"),
                        "LETTERBOX_DNS_ZONE_FILE": str(STATE / "zone.txt"),
                        "LETTERBOX_LOCAL_MODE": "true", "LETTERBOX_STAGE": "local"})
+    carrier_env = local_carriers()
+    os.environ.update(carrier_env)
     (STATE / "stack.json").write_text(json.dumps(
         {"aws_endpoint_url": endpoint, "region": REGION, "env": {
-            **env, "LETTERBOX_LOCAL_MODE": "true",
+            **env, **carrier_env, "LETTERBOX_LOCAL_MODE": "true",
             "LETTERBOX_DNS_ZONE_FILE": str(STATE / "zone.txt")}}, indent=2))
 
     from chalicelib import wiring
@@ -148,11 +195,19 @@ def serve(port: int, endpoint: str) -> None:
     wiring.reset()
     (STATE / "zone.txt").unlink(missing_ok=True)  # a fresh stack starts with a fresh zone
     seeded = seed_account(wiring.container())
+    # Dashboard mail (sign-in links, resets) goes out from the dev domain, into the outbox.
+    os.environ.update({"LETTERBOX_DASHBOARD_MAIL_FROM": f"Letterbox <no-reply@{seeded.domain}>",
+                       "LETTERBOX_DASHBOARD_MAIL_ACCOUNT": seeded.account_id})
+    wiring.reset()
+    from letterbox.local.seed import seed_dashboard_user
+    dev_user = seed_dashboard_user(wiring.container(), seeded.account_id)
     api_url = f"http://127.0.0.1:{port}"
     (STATE / "dev.json").write_text(json.dumps({
         "api_url": api_url, "resend_api_url": f"{api_url}/resend",  # RESEND_API_URL for SDKs
         "api_key": seeded.api_key, "domain": seeded.domain,
         "account_id": seeded.account_id, "aws_endpoint_url": endpoint, "region": REGION,
+        "dashboard_url": f"{api_url}/dashboard", "dashboard_email": dev_user.email,
+        "dashboard_password": dev_user.password,
     }, indent=2))
 
     sys.path.insert(0, str(ROOT))
@@ -166,13 +221,17 @@ def serve(port: int, endpoint: str) -> None:
                                              env["LETTERBOX_SES_EVENTS_TOPIC_ARN"], poster.post))
     poster.start()
     threads.append(poster)
+    carriers = container.carriers.configured()  # checks the URLs: a bad one stops here
     server = make_server(app_module.app, port)
     print(f"\nLetterbox is running on {api_url} (embedded AWS at {endpoint}).")
     print(f"Dev account {seeded.account_id}, verified domain {seeded.domain}; "
           f"credentials in {STATE / 'dev.json'}.\nTry:\n\n"
           f"{curl_example(api_url, seeded.api_key, seeded.domain)}\n\n"
+          f"Dashboard: {api_url}/dashboard (sign in as {dev_user.email} / "
+          f"{dev_user.password}).\n"
           f"Sent messages land in {STATE / 'outbox'}/<em_id>.eml, printed letters in "
-          f"{STATE / 'letters'}/ (sandbox carrier). Ctrl-C stops everything.\n",
+          f"{STATE / 'letters'}/. Carriers: {', '.join(carriers)} (credentials from "
+          f"{STATE / 'carriers.json'}). Ctrl-C stops everything.\n",
           flush=True)
 
     def shutdown(*_: Any) -> None:
@@ -185,8 +244,9 @@ def serve(port: int, endpoint: str) -> None:
         server.serve_forever()
     finally:
         stop.set()
+        deadline = time.monotonic() + 3  # all threads together; they are daemons
         for thread in threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def start_background(app_module: Any, session: Any, env: dict[str, str],

@@ -12,6 +12,8 @@ import json
 from chalice.local import ChaliceRequestHandler, LocalGatewayException
 
 NOT_FOUND = json.dumps({"error": {"code": "not_found", "message": "no such route"}}).encode()
+NOT_ALLOWED = json.dumps({"error": {"code": "method_not_allowed",
+                                    "message": "no route takes this method"}}).encode()
 
 
 class LetterboxRequestHandler(ChaliceRequestHandler):
@@ -23,6 +25,15 @@ class LetterboxRequestHandler(ChaliceRequestHandler):
             self._send_http_response(404, {"Content-Type": "application/json"}, NOT_FOUND)
             return
         super()._send_error_response(error)
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """A method no route declares (TRACE, CONNECT…): http.server's 501 HTML page becomes
+        our 405; other protocol errors keep http.server's answer."""
+        if code == 501:
+            self._send_http_response(405, {"Content-Type": "application/json"}, NOT_ALLOWED)
+            return
+        super().send_error(code, message, explain)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # One line per request, without the query string (tokens may ride in it).

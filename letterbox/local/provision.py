@@ -17,7 +17,7 @@ from chalice.package import YAMLTemplateSerializer
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "resources.yaml"
 PROVISIONED = {"AWS::KMS::Key", "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket",
-               "AWS::SNS::Topic"}
+               "AWS::SNS::Topic", "AWS::IAM::ManagedPolicy"}
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:

@@ -15,6 +15,26 @@ from letterbox.local.zone import publish
 DEV_DOMAIN = "letterbox.example.com"
 
 
+DEV_USER = "dev@letterbox.example.com"
+
+
+@dataclass(frozen=True)
+class DevUser:
+    email: str
+    password: str
+
+
+def seed_dashboard_user(container: Container, account_id: str,
+                        email: str = DEV_USER) -> DevUser:
+    """The dev account's owner, with a fresh random password (printed into dev.json)."""
+    import secrets
+    users = container.dashboard.users
+    _, url = users.create_user(account_id, email, "owner", utcnow())
+    password = secrets.token_urlsafe(12)
+    users.accept_invite(url.split("token=", 1)[1], "Dev Owner", password, utcnow())
+    return DevUser(email=email, password=password)
+
+
 @dataclass(frozen=True)
 class SeededAccount:
     account_id: str

@@ -47,7 +47,8 @@ def test_create_returns_password_once_and_limits_the_user(api, account, stack) -
     assert statement["Action"] == "ses:SendRawEmail" and statement["Effect"] == "Allow"
     assert statement["Condition"]["StringLike"]["ses:FromAddress"] == [f"*@{account.domain}"]
     user = stack.client("iam").get_user(UserName=_user_of(stack, body["id"]))["User"]
-    assert user["Path"] == "/letterbox/dev/smtp/"
+    assert user["Path"] == stack.env["LETTERBOX_SMTP_USER_PATH"]  # the stack's own path
+    assert user["Path"].startswith("/letterbox/") and user["Path"].endswith("/smtp/")
 
     listed = api.get("/v1/smtp-credentials", key=account.api_key).json["data"]
     assert [c["id"] for c in listed] == [body["id"]]

@@ -179,3 +179,27 @@ def test_blocked_delivery_is_logged_as_a_failed_attempt(api, account, stack, mon
     _drain_webhooks(stack)
     (attempt,) = api.get(f"/v1/webhooks/{hook['id']}/attempts", key=account.api_key).json["data"]
     assert attempt["ok"] is False and attempt["error"].startswith("blocked")
+
+
+@pytest.mark.parametrize("url", [
+    "https://[64:ff9b::a9fe:a9fe]/latest", "https://[2002:a00:1::]/x", "https://[::10.0.0.1]/x",
+    "https://[::ffff:169.254.169.254]/x", "https://2852039166/latest", "https://0xa9.254.169.254/",
+    "https://0251.0376.0251.0376/", "https://169.254.169.254./", "https://localhost./x",
+    "https://metadata.localhost/x", "https://user:pw@hooks.example.com/x", "https://[zz]/x",
+    "https://hooks.example.com:99999/x",
+])
+def test_non_public_webhook_urls_are_refused_at_creation(api, account, monkeypatch,
+                                                         url) -> None:
+    """Issue 14, item 5: creation only looked at the scheme."""
+    monkeypatch.setenv("LETTERBOX_LOCAL_MODE", "false")
+    wiring.reset()
+    response = api.post("/v1/webhooks", {"url": url}, key=account.api_key)
+    assert response.status_code == 422 and response.json["error"]["details"][0]["field"] == "url"
+
+
+def test_local_mode_still_takes_http_on_loopback(api, account) -> None:
+    response = api.post("/v1/webhooks", {"url": "http://127.0.0.1:8123/hooks"},
+                        key=account.api_key)
+    assert response.status_code == 201
+    assert api.post("/v1/webhooks", {"url": "http://10.0.0.1:8123/hooks"},
+                    key=account.api_key).status_code == 422

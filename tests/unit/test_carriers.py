@@ -71,7 +71,8 @@ def test_usps_token_is_fetched_once_and_reused() -> None:
     carrier.validate_address(TO)
     assert token.call_count == 1
     assert _sent(responses.calls[0]) == {"grant_type": "client_credentials",
-                                         "client_id": "id", "client_secret": "secret"}
+                                         "client_id": "id", "client_secret": "secret",
+                                         "scope": "addresses tracking labels payments"}
     assert responses.calls[1].request.headers["Authorization"] == "Bearer usps-token-1"
 
 
@@ -116,16 +117,48 @@ def test_usps_label_sends_only_what_delivery_needs() -> None:
     assert shipment.label_pdf.startswith(b"%PDF") and shipment.cost == "9.85"
     request = label.calls[0].request
     assert request.headers["X-Payment-Authorization-Token"] == "usps-payment-token-1"
+    assert request.headers["Accept"] == "application/vnd.usps.labels+json"
     body = json.loads(request.body)
     assert body["toAddress"] == {"firstName": "Jane", "lastName": "Roe",
                                  "streetAddress": "1600 PENNSYLVANIA AVE NW",
                                  "secondaryAddress": "STE 100", "city": "WASHINGTON",
                                  "state": "DC", "ZIPCode": "20500"}
     assert "phone" not in json.dumps(body), "USPS needs no phone number"
+    assert body["imageInfo"]["suppressPostage"] is False, "a label must carry postage"
     assert body["packageDescription"]["extraServices"] == [910]
+    assert body["packageDescription"]["physicalSignatureRequired"] is False
+    assert body["packageDescription"]["processingCategory"] == "MACHINABLE"
     assert body["packageDescription"]["mailingDate"] == "2026-11-23"
     assert [r["roleName"] for r in _sent(payment.calls[0])["roles"]] == ["PAYER",
                                                                          "LABEL_OWNER"]
+
+
+@responses.activate
+def test_usps_an_unreadable_label_answer_is_a_purchase_never_a_retry() -> None:
+    """Bug: a label answer without ``labelMetadata`` raised a retryable error after USPS had
+    sold the label, and each retry bought another."""
+    from chalicelib.carriers.base import UnreadablePurchase
+    responses.post(f"{USPS}/oauth2/v3/token", json=fixture("usps", "token"))
+    responses.post(f"{USPS}/payments/v3/payment-authorization", json=fixture("usps", "payment"))
+    responses.post(f"{USPS}/labels/v3/label", json=fixture("usps", "label_unreadable"))
+    with pytest.raises(UnreadablePurchase) as raised:
+        usps().create_shipment(order())
+    assert not raised.value.retryable and raised.value.reference == "DUXR0XXXXC04010"
+
+
+@responses.activate
+def test_usps_a_stale_payment_token_is_fetched_again_with_the_oauth_token() -> None:
+    """Bug: a 401 caused by the payment-authorization token refreshed only the OAuth
+    token, so the retry failed the same way."""
+    token = responses.post(f"{USPS}/oauth2/v3/token", json=fixture("usps", "token"))
+    payment = responses.post(f"{USPS}/payments/v3/payment-authorization",
+                             json=fixture("usps", "payment"))
+    label = responses.post(f"{USPS}/labels/v3/label", json=fixture("usps", "error_401"),
+                           status=401)
+    label_ok = responses.post(f"{USPS}/labels/v3/label", json=fixture("usps", "label"))
+    assert usps().create_shipment(order()).tracking_number == "9400100000000000000001"
+    assert label.call_count == 1 and label_ok.call_count == 1
+    assert payment.call_count == 2 and token.call_count == 2
 
 
 @pytest.mark.parametrize(("name", "status", "codes"), [
@@ -133,6 +166,11 @@ def test_usps_label_sends_only_what_delivery_needs() -> None:
     ("tracking_delivered", "delivered", ["03", "OF", "01"]),
     ("tracking_returned", "returned_to_sender", ["03", "21", "09"]),
     ("tracking_exception", "exception", ["03", "22"]),
+    # Bug: return-to-sender codes 24–29 and 31 and code 43 (picked up) fell to in_transit.
+    ("tracking_return_to_sender", "returned_to_sender", ["03", "02", "27"]),
+    ("tracking_picked_up", "delivered", ["03", "02", "43"]),
+    # An unknown code stays on the timeline and never moves the letter.
+    ("tracking_unknown_code", "in_transit", ["03", "Z9"]),
 ])
 @responses.activate
 def test_usps_tracking(name, status, codes) -> None:
@@ -143,6 +181,23 @@ def test_usps_tracking(name, status, codes) -> None:
     assert update.status == status
     assert [e.code for e in update.events] == codes, "oldest first, raw codes kept"
     assert all("20500" not in (e.location or "") for e in update.events), "never a ZIP"
+    assert all(e.timestamp.endswith("Z") for e in update.events), (
+        "GMTTimestamp, not the local eventTimestamp")
+    if name == "tracking_unknown_code":
+        assert update.events[-1].status == "unknown"
+
+
+@responses.activate
+def test_usps_not_scanned_yet_is_not_an_error() -> None:
+    """Bug: the 404 USPS answers until the first scan ended the whole USPS poll run."""
+    responses.post(f"{USPS}/oauth2/v3/token", json=fixture("usps", "token"))
+    responses.get(f"{USPS}/tracking/v3/tracking/9400100000000000000009",
+                  json=fixture("usps", "tracking_not_found"), status=404)
+    responses.get(f"{USPS}/tracking/v3/tracking/9400100000000000000001",
+                  json=fixture("usps", "tracking_delivered"))
+    updates = usps().track(["9400100000000000000009", "9400100000000000000001"])
+    assert [u.tracking_number for u in updates] == ["9400100000000000000001"]
+    assert updates[0].events[-1].timestamp == "2026-11-25T18:14:00.000Z"
 
 
 @responses.activate
@@ -275,7 +330,11 @@ def test_dhl_shipment_is_a_document_without_customs() -> None:
     assert body["customerDetails"]["receiverDetails"]["postalAddress"] == {
         "postalCode": "10117", "cityName": "BERLIN", "countryCode": "DE",
         "addressLine1": "Unter den Linden 1"}
-    assert body["plannedShippingDateAndTime"] == "2026-11-23T10:00:00 GMT+00:00"
+    assert body["plannedShippingDateAndTime"] == "2026-11-23T11:00:00 GMT+00:00", (
+        "an hour ahead: 'now' is in the past by the time DHL reads it")
+    assert body["content"]["incoterm"] == "DAP"
+    assert body["customerDetails"]["receiverDetails"]["contactInformation"][
+        "companyName"] == "Max Muster", "required even for a person"
 
 
 @pytest.mark.parametrize(("name", "status"), [
@@ -329,8 +388,92 @@ def test_auto_picks_the_first_configured_carrier_for_the_destination() -> None:
     assert carriers.configured() == ["usps", "dhl"]
     assert carriers.choose("auto", "US", "US") == "usps"
     assert carriers.choose("auto", "DE", "US") == "dhl"
-    for requested, country in (("fedex", "US"), ("usps", "DE")):
+    only_dhl = Carriers(lambda: json.dumps({"dhl": {"username": "u"}}).encode(), {})
+    with pytest.raises(ValidationFailed):
+        only_dhl.choose("auto", "US", "US")  # DHL Express sells no US domestic product
+    for requested, country in (("fedex", "US"), ("usps", "DE"), ("dhl", "US")):
         with pytest.raises(ValidationFailed) as refused:
             carriers.choose(requested, country, "US")
         assert refused.value.details == [{"field": "carrier"}]
     assert Carriers(None, {}).configured() == []
+
+
+@responses.activate
+def test_fedex_address_not_found_is_undeliverable() -> None:
+    """Bug: FedEx answers "not found" as HTTP 400 STANDARDIZED.ADDRESS.NOTFOUND, which ended
+    as ``unverified`` instead of ``undeliverable``."""
+    responses.post(f"{FEDEX}/oauth/token", json=fixture("fedex", "token"))
+    responses.post(f"{FEDEX}/address/v1/addresses/resolve",
+                   json=fixture("fedex", "address_not_found"), status=400)
+    check = fedex().validate_address(TO)
+    assert check.deliverable == "undeliverable"
+    assert check.messages == ("Standardized address is not found.",)
+
+
+@responses.activate
+def test_fedex_status_codes_follow_the_published_list() -> None:
+    """Bug: LO (left origin) and CH/HL mapped to exception, RP (return label emailed) to
+    returned_to_sender."""
+    responses.post(f"{FEDEX}/oauth/token", json=fixture("fedex", "token"))
+    responses.post(f"{FEDEX}/track/v1/trackingnumbers", json=fixture("fedex", "track_codes"))
+    (update,) = fedex().track(["794953535004"])
+    assert [(e.code, e.status) for e in update.events] == [
+        ("OC", "submitted"), ("PU", "in_transit"), ("LO", "in_transit"), ("CH", "in_transit"),
+        ("HL", "in_transit"), ("RP", "unknown")]
+    assert update.status == "in_transit"
+
+
+@responses.activate
+def test_fedex_finds_an_earlier_purchase_by_our_reference() -> None:
+    responses.post(f"{FEDEX}/oauth/token", json=fixture("fedex", "token"))
+    find = responses.post(f"{FEDEX}/track/v1/referencenumbers",
+                          json=fixture("fedex", "track_reference"))
+    found = fedex().find_shipment(order())
+    assert found is not None and found.tracking_number == "794953535000"
+    sent = _sent(find.calls[0])["referencesInformation"]
+    assert sent["type"] == "CUSTOMER_REFERENCE" and sent["value"] == "ltr_01"
+    responses.replace(responses.POST, f"{FEDEX}/track/v1/referencenumbers",
+                      json=fixture("fedex", "track_reference_not_found"))
+    assert fedex().find_shipment(order()) is None
+
+
+@responses.activate
+def test_fedex_an_unreadable_ship_answer_is_a_purchase_never_a_retry() -> None:
+    from chalicelib.carriers.base import UnreadablePurchase
+    responses.post(f"{FEDEX}/oauth/token", json=fixture("fedex", "token"))
+    responses.post(f"{FEDEX}/ship/v1/shipments", json=fixture("fedex", "ship_unreadable"))
+    with pytest.raises(UnreadablePurchase) as raised:
+        fedex().create_shipment(order())
+    assert not raised.value.retryable and raised.value.reference == (
+        "624deea6-b709-470c-8c39-4b5511281492"), "the transaction id FedEx support can find"
+
+
+@responses.activate
+def test_dhl_not_scanned_yet_does_not_stop_the_other_numbers() -> None:
+    responses.get(TRACKING_URL, json=fixture("dhl", "tracking_not_found"), status=404,
+                  match=[responses.matchers.query_param_matcher(
+                      {"trackingNumber": "1111111111", "service": "express"})])
+    responses.get(TRACKING_URL, json=fixture("dhl", "tracking_delivered"),
+                  match=[responses.matchers.query_param_matcher(
+                      {"trackingNumber": "4811263150", "service": "express"})])
+    updates = dhl().track(["1111111111", "4811263150"])
+    assert [u.tracking_number for u in updates] == ["4811263150"]
+
+
+def test_dhl_unknown_status_code_never_moves_a_letter() -> None:
+    body = fixture("dhl", "tracking_in_transit")
+    body["shipments"][0]["events"].append({"timestamp": "2026-11-30T00:00:00",
+                                           "statusCode": "unknown", "status": "unknown",
+                                           "description": "Something new"})
+    (update,) = dhl().parse_push(body)
+    assert update.events[-1].status == "unknown" and update.status == "in_transit"
+
+
+def test_carrier_urls_are_https_except_loopback_in_local_mode() -> None:
+    from chalicelib.carriers.registry import Carriers
+    with pytest.raises(ValueError, match="LETTERBOX_USPS_BASE_URL"):
+        Carriers(None, {"usps": "http://127.0.0.1:9000"})
+    with pytest.raises(ValueError, match="LETTERBOX_DHL_TRACKING_URL"):
+        Carriers(None, {"dhl_tracking": "http://carrier.example.com"}, local_mode=True)
+    Carriers(None, {"usps": "http://127.0.0.1:9000", "dhl_tracking": "http://localhost:1/t"},
+             local_mode=True)

@@ -85,3 +85,140 @@ def test_package_is_lean(package_dir: Path) -> None:
     names = zipfile.ZipFile(package_dir / "deployment.zip").namelist()
     assert not any(n.startswith(("moto/", "pytest/", "letterbox/", "tests/")) for n in names)
     assert "app.py" in names and "chalicelib/send.py" in names
+
+
+# Issue 14, items 2 and 27: what a security review found missing from the deployed stack.
+
+_USER_POWERS = {"iam:createuser", "iam:putuserpolicy", "iam:attachuserpolicy",
+                "iam:putuserpermissionsboundary", "iam:deleteuserpermissionsboundary"}
+
+
+def _statements(sam):
+    for name, resource in sam["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+        if "PolicyDocument" in props:
+            documents.append(props["PolicyDocument"])
+        for document in documents:
+            statements = document["Statement"]
+            for statement in statements if isinstance(statements, list) else [statements]:
+                yield name, statement
+
+
+def _grants(statement, power: str) -> bool:
+    import fnmatch
+    actions = statement.get("Action", [])
+    actions = [actions] if isinstance(actions, str) else actions
+    return statement["Effect"] == "Allow" and any(
+        fnmatch.fnmatch(power, a.lower()) for a in actions)
+
+
+def test_no_iam_user_can_be_made_or_changed_without_the_boundary(sam) -> None:
+    """The API role could create users and put any inline policy: a path to administrator."""
+    seen = set()
+    for name, statement in _statements(sam):
+        for power in _USER_POWERS:
+            if not _grants(statement, power):
+                continue
+            assert power != "iam:deleteuserpermissionsboundary", name
+            condition = statement.get("Condition", {}).get("StringEquals", {})
+            assert condition.get("iam:PermissionsBoundary") == {"Ref": "SmtpUserBoundary"}, (
+                f"{name} grants {power} without the permissions boundary")
+            assert "${AWS::StackName}/smtp/" in statement["Resource"]["Fn::Sub"], name
+            seen.add(power)
+    assert {"iam:createuser", "iam:putuserpolicy"} <= seen
+
+
+def test_the_boundary_allows_send_raw_email_only(sam) -> None:
+    boundary = sam["Resources"]["SmtpUserBoundary"]
+    assert boundary["Type"] == "AWS::IAM::ManagedPolicy"
+    (statement,) = boundary["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "ses:SendRawEmail"
+    variables = sam["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["LETTERBOX_SMTP_PERMISSIONS_BOUNDARY"] == {"Ref": "SmtpUserBoundary"}
+
+
+def test_smtp_users_are_created_under_the_boundary() -> None:
+    """The code side of the boundary: without it, IAM would refuse CreateUser."""
+    from chalicelib.adapters.iam import IamSmtpUsers
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, dict]] = []
+
+        def __getattr__(self, operation):
+            def call(**params):
+                self.calls.append((operation, params))
+                return {"AccessKey": {"AccessKeyId": "AKIA", "SecretAccessKey": "s"}}
+            return call
+
+    client = Recorder()
+    boundary = "arn:aws:iam::123456789012:policy/letterbox/boundary"
+    IamSmtpUsers(client, "/letterbox/stack/smtp/", boundary).create("u", "acct", ["x.com"])
+    (create,) = [params for op, params in client.calls if op == "create_user"]
+    assert create["PermissionsBoundary"] == boundary
+    assert create["Path"] == "/letterbox/stack/smtp/"
+
+
+def test_point_in_time_recovery_is_off_and_the_privacy_doc_says_why(sam) -> None:
+    """PITR kept erased rows for 35 days behind the erasure promise."""
+    for resource in sam["Resources"].values():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            pitr = resource["Properties"].get("PointInTimeRecoverySpecification", {})
+            assert pitr.get("PointInTimeRecoveryEnabled") is not True
+    assert "point-in-time recovery" in (ROOT / "docs" / "privacy.md").read_text().lower()
+
+
+def test_api_gateway_throttles_before_lambda(sam) -> None:
+    api = sam["Resources"]["RestAPI"]["Properties"]
+    (setting,) = api["MethodSettings"]
+    assert setting["ResourcePath"] == "/*" and setting["HttpMethod"] == "*"
+    assert setting["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
+    # the pixel is binary whatever the client's Accept (API Gateway reads only the first)
+    assert api["DefinitionBody"]["x-amazon-apigateway-binary-media-types"] == ["*/*"]
+
+
+def test_every_function_logs_to_a_group_with_retention_and_kms(sam) -> None:
+    functions = {n for n, r in sam["Resources"].items()
+                 if r["Type"] == "AWS::Serverless::Function"}
+    groups = {r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]
+              for r in sam["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert len(functions) >= 10
+    for function in functions:
+        group = groups.get(f"/aws/lambda/${{{function}}}")
+        assert group is not None, f"{function} has no log group"
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert group["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+
+
+def test_the_bucket_refuses_plain_http(sam) -> None:
+    policies = [r["Properties"] for r in sam["Resources"].values()
+                if r["Type"] == "AWS::S3::BucketPolicy"]
+    (policy,) = [p for p in policies if p["Bucket"] == {"Ref": "OffloadBucket"}]
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert len(deny["Resource"]) == 2
+
+
+def test_services_use_the_key_only_for_this_account(sam) -> None:
+    policy = sam["Resources"]["DataKey"]["Properties"]["KeyPolicy"]
+    services = [s for s in policy["Statement"] if "Service" in s["Principal"]]
+    assert len(services) >= 2
+    for statement in services:
+        condition = statement["Condition"]
+        if "StringEquals" in condition:
+            assert condition["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+        else:  # CloudWatch Logs: only this account's log groups
+            arn = condition["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"]
+            assert "${AWS::AccountId}:log-group:" in arn
+
+
+@pytest.mark.parametrize(("function", "parameter"), [("SendWorker", "SendWorkerConcurrency"),
+                                                     ("SubmitLetters", "LetterWorkerConcurrency")])
+def test_workers_have_concurrency_caps(sam, function, parameter) -> None:
+    props = sam["Resources"][function]["Properties"]
+    assert props["ReservedConcurrentExecutions"] == {"Ref": parameter}
+    (source,) = props["Events"].values()
+    assert source["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {"Ref": parameter}

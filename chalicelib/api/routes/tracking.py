@@ -29,7 +29,7 @@ def _hit(call: Call) -> Hit:
 
 
 @api.operation("GET", "/t/o/{token}", summary="Open pixel (1×1 GIF)", responses={200: None},
-               scope=None, tags=("recipients",))
+               scope=None, tags=("recipients",), any_accept=True)
 def open_pixel(call: Call, token: str) -> Response:
     from chalicelib.tracking.opens_clicks import GIF
     wiring.container().tracking.opened(token, _hit(call), utcnow())

@@ -1,0 +1,1 @@
+"""The portal's web side: pages, the page frame, templates and static assets."""
