@@ -61,3 +61,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build .letterbox
+
+# From a fresh AWS account: package, upload, CloudFormation change set, post-deploy steps.
+#   make deploy STACK=letterbox-prod BUCKET=my-artifacts PUBLIC_BASE_URL=https://mail-api.acme.com
+.PHONY: deploy
+deploy: package
+	$(BIN)/python -m letterbox.deploy --stack $(STACK) --bucket $(BUCKET) \
+		--parameter PublicBaseUrl=$(PUBLIC_BASE_URL) $(foreach p,$(PARAMETERS),--parameter $(p))

@@ -16,11 +16,12 @@ import os
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from chalicelib import resend_mapping
 from chalicelib.accounts import Principal
 from chalicelib.clock import iso
 from chalicelib.errors import NotFound, ValidationFailed
@@ -154,14 +155,17 @@ class WebhookService:
         secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
         return secret, self._secrets.encrypt(secret.encode(), _context(account_id, webhook_id))
 
-    def create(self, principal: Principal, request: WebhookCreate, now: datetime
-               ) -> WebhookWithSecret:
+    def create(self, principal: Principal, request: WebhookCreate, now: datetime,
+               scheme: Literal["standard", "svix"] = "standard") -> WebhookWithSecret:
+        """``scheme`` picks the wire format: Standard Webhooks, or Resend's payloads under
+        Svix's headers (endpoints made through ``/resend/webhooks``)."""
         self._check(request.url, request.event_types)
         webhook_id = new_id("wh")
         secret, ciphertext = self._new_secret(principal.account_id, webhook_id)
         record = {"webhook_id": webhook_id, "url": request.url,
                   "event_types": request.event_types, "description": request.description,
-                  "status": "enabled", "secret_ciphertext": ciphertext, "created_at": iso(now)}
+                  "status": "enabled", "secret_ciphertext": ciphertext, "created_at": iso(now),
+                  "scheme": scheme}
         self._store.put(principal.account_id, record)
         self._listeners.pop(principal.account_id, None)
         return WebhookWithSecret(**self._out(record).model_dump(), secret=secret)
@@ -280,11 +284,14 @@ class WebhookDeliverer:
         hook = self._store.get(delivery.account_id, delivery.webhook_id)
         if hook is None or hook["status"] != "enabled":
             return "dropped"
-        body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+        svix = hook.get("scheme") == "svix"
+        payload = resend_mapping.webhook_payload(delivery.payload) if svix else delivery.payload
+        body = json.dumps(payload, separators=(",", ":")).encode()
         timestamp = int(time.time())
-        headers = {"webhook-id": delivery.event_id, "webhook-timestamp": str(timestamp),
-                   "webhook-signature": self._signatures(delivery.account_id, hook,
-                                                         delivery.event_id, timestamp, body)}
+        prefix = "svix" if svix else "webhook"  # Svix signs exactly as Standard Webhooks does
+        headers = {f"{prefix}-id": delivery.event_id, f"{prefix}-timestamp": str(timestamp),
+                   f"{prefix}-signature": self._signatures(delivery.account_id, hook,
+                                                           delivery.event_id, timestamp, body)}
         result = self._poster.post(hook["url"], body, headers)
         self._store.log_attempt(delivery.account_id, {
             "attempt_id": new_id("wha"), "webhook_id": delivery.webhook_id,

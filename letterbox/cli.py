@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from letterbox.jsonargs import JsonArgumentParser, JsonVersion
+
 STATE = Path(os.environ.get("LETTERBOX_STATE_DIR", Path.cwd() / ".letterbox"))
 
 
@@ -55,7 +57,8 @@ def deployed_env(stack: str, session: Any = None) -> dict[str, str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="letterbox", description=__doc__)
+    parser = JsonArgumentParser(prog="letterbox", description=__doc__)
+    parser.add_argument("--version", action=JsonVersion, help="print the version as JSON")
     parser.add_argument("--stack", help="deployed CloudFormation stack (default: local mode)")
     nouns = parser.add_subparsers(dest="noun", required=True)
 

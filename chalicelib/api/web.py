@@ -37,6 +37,8 @@ def resolve(ref: type[BaseModel] | str) -> type[BaseModel]:
     return _load(ref) if isinstance(ref, str) else ref
 
 JSON = "application/json"
+# (method, path) → handler: the OpenAPI document takes operationIds and query reads from it.
+HANDLERS: dict[tuple[str, str], Callable[..., Any]] = {}
 # DynamoDB stores at most 32 levels; nothing Letterbox takes needs more than a few.
 MAX_JSON_DEPTH = 32
 # Chalice's own error bodies ({"Code": ..., "Message": ...}) mapped into our contract.
@@ -159,10 +161,14 @@ class Edge(Protocol):
 class Api:
     """Registers operations on a Chalice app and remembers them for the OpenAPI document."""
 
-    def __init__(self, app: Chalice | Blueprint, edge: Callable[[], Edge]) -> None:
+    def __init__(self, app: Chalice | Blueprint, edge: Callable[[], Edge],
+                 render_error: Callable[[LetterboxError, dict[str, str]], Response] | None = None
+                 ) -> None:
         self.app = app  # a Blueprint for route modules; the app itself for app.py's own
         self.operations: list[Operation] = []
         self._edge = edge
+        # Another wire format's error shape (the /resend surface); ours by default.
+        self._render_error = render_error or (lambda err, headers: error_response(err, headers))
 
     def operation(self, method: str, path: str, *, summary: str,
                   responses: dict[int, type[BaseModel] | str | None],
@@ -177,6 +183,8 @@ class Api:
         status = min(code for code in responses if code < 400)
 
         def decorator(handler: Callable[..., Any]) -> Callable[..., Any]:
+            HANDLERS[(method, path)] = handler  # names the operation in the OpenAPI document
+
             def run(call: Call, params: dict[str, str]) -> dict[str, Any]:
                 if op.body is not None:
                     call.body = parse_body(call.request, op.body)
@@ -196,14 +204,15 @@ class Api:
                     call = Call(request=request, params=params)
                     outcome = self._guarded(op, call, params, run, headers)
                 except LetterboxError as err:
-                    return error_response(err, {**headers, **err.headers})
+                    return self._render_error(err, {**headers, **err.headers})
                 except RetryableFailure:
-                    return error_response(
+                    return self._render_error(
                         ServiceUnavailable("a dependency is busy; retry shortly"),
-                        headers={**headers, "Retry-After": "1"})
+                        {**headers, "Retry-After": "1"})
                 except Exception:  # never a stack trace to the caller
                     logger.exception("unhandled error", extra={"operation": op.summary})
-                    return error_response(InternalError("an internal error occurred"), headers)
+                    return self._render_error(InternalError("an internal error occurred"),
+                                              headers)
                 if outcome.get("replayed"):
                     headers["Idempotent-Replayed"] = "true"
                 if op.any_accept:

@@ -204,7 +204,8 @@ def serve(port: int, endpoint: str) -> None:
     dev_user = seed_dashboard_user(wiring.container(), seeded.account_id)
     api_url = f"http://127.0.0.1:{port}"
     (STATE / "dev.json").write_text(json.dumps({
-        "api_url": api_url, "api_key": seeded.api_key, "domain": seeded.domain,
+        "api_url": api_url, "resend_api_url": f"{api_url}/resend",  # RESEND_API_URL for SDKs
+        "api_key": seeded.api_key, "domain": seeded.domain,
         "account_id": seeded.account_id, "aws_endpoint_url": endpoint, "region": REGION,
         "dashboard_url": f"{api_url}/dashboard", "dashboard_email": dev_user.email,
         "dashboard_password": dev_user.password,

@@ -60,8 +60,9 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 def test_dev_json_honours_the_contract(local: LocalStack) -> None:
-    assert {"api_url", "api_key", "domain", "aws_endpoint_url", "region", "dashboard_url",
-            "dashboard_email", "dashboard_password"} <= set(local.dev)
+    assert {"api_url", "resend_api_url", "api_key", "domain", "aws_endpoint_url", "region",
+            "dashboard_url", "dashboard_email", "dashboard_password"} <= set(local.dev)
+    assert local.dev["resend_api_url"] == local.dev["api_url"] + "/resend"
     assert local.dev["dashboard_url"] == f"{local.dev['api_url']}/dashboard"
     assert local.dev["aws_endpoint_url"].startswith("http://127.0.0.1:")
 
