@@ -72,6 +72,8 @@ class PrivacyExport(OutputModel):
     generated_at: str
     messages: list[dict[str, Any]] = Field(description="Each with its events.")
     suppression: dict[str, Any] | None
+    contact: dict[str, Any] | None = Field(default=None, description=(
+        "The marketing contact: fields, segments, topic subscriptions, double opt-in proof."))
     audit_id: str
 
 
@@ -80,6 +82,7 @@ class ErasureOut(OutputModel):
     messages_deleted: int
     events_deleted: int
     objects_deleted: int
+    contacts_deleted: int = 0
     suppression: Literal["kept_as_hash", "added_as_hash"]
 
 
