@@ -52,7 +52,9 @@ class AccountClosure(OutputModel):
 class ExportItem(OutputModel):
     type: str = Field(description="message, event, suppression, template, domain, webhook, "
                                   "webhook_attempt, smtp_credential, stats, privacy_audit, "
-                                  "account_event, api_key")
+                                  "account_event, api_key, contact, segment, "
+                                  "segment_member, topic, contact_import, broadcast, "
+                                  "broadcast_recipient")
     data: dict[str, Any]
 
 

@@ -378,6 +378,33 @@ def test_erasure_removes_a_contact_from_every_table_and_bucket(
                    key=account.api_key).json["data"] == []
 
 
+def test_broadcast_stats_count_opens_and_clicks_per_link(
+        api, account, stack, drain, tmp_path, segment) -> None:
+    """Catches: per-broadcast stats that miss engagement, or clicks not counted per link."""
+    api.request("PATCH", f"/v1/domains/{account.domain_id}",
+                {"track_opens": True, "track_clicks": True}, key=account.api_key)
+    for name in ("ann", "ben"):
+        contact(api, account.api_key, f"{name}@example.org", segment_ids=[segment])
+    made = broadcast(api, account, segment, html="<p>Hi <a href='https://example.com/a'>a</a>"
+                     " <a href='https://example.com/b'>b</a></p>")
+    api.post(f"/v1/broadcasts/{made['id']}/send", {}, key=account.api_key)
+    drain_marketing(stack, drain)
+    raw = str(outbox(tmp_path)["ann@example.org"][0].get_body(("html",)).get_content())
+    links = re.findall(r"https://api\.letterbox\.example(/t/c/[^\"'\s]+)", raw)
+    pixel = re.search(r"https://api\.letterbox\.example(/t/o/[^\"'\s]+)", raw).group(1)
+    assert len(links) == 2
+    assert api.get(pixel, headers={"Accept": "image/*"}).status_code == 200
+    for link in (links[0], links[0], links[1]):
+        assert api.get(link).status_code == 302
+    state = api.get(f"/v1/broadcasts/{made['id']}", key=account.api_key).json
+    assert state["stats"]["opened"] == 1 and state["stats"]["clicked"] == 1
+    assert state["clicks"] == {"https://example.com/a": 1, "https://example.com/b": 1}, \
+        "clicks per link count recipients, not repeated clicks"
+    clicked = api.get(f"/v1/broadcasts/{made['id']}/recipients?status=clicked",
+                      key=account.api_key).json["data"]
+    assert [r["email"] for r in clicked] == ["ann@example.org"]
+
+
 def test_account_export_lists_contacts_segments_and_topics(api, account, segment) -> None:
     """Catches: marketing data missing from the account export."""
     api.post("/v1/topics", {"name": "T"}, key=account.api_key)
