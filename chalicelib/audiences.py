@@ -61,9 +61,10 @@ class AudienceService:
 
     def create_segment(self, account_id: str, request: SegmentCreate,
                        now: datetime) -> SegmentOut:
-        record: dict[str, Any] = {"segment_id": new_id("seg"), "name": request.name, "created_at": iso(now),
-                  "double_opt_in": request.double_opt_in.model_dump(by_alias=True)
-                  if request.double_opt_in else None}
+        record: dict[str, Any] = {
+            "segment_id": new_id("seg"), "name": request.name, "created_at": iso(now),
+            "double_opt_in": request.double_opt_in.model_dump(by_alias=True)
+            if request.double_opt_in else None}
         self._store.put_object(account_id, "SEG", record["segment_id"], record)
         return _segment_out(record)
 

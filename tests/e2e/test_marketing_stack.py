@@ -13,40 +13,43 @@ from urllib.parse import urlencode
 
 import requests
 
-from tests.e2e.test_local_stack import LocalStack, local  # noqa: F401  (the module's stack)
+from tests.e2e import test_local_stack as base
+from tests.e2e.test_local_stack import LocalStack
+
+local = base.local  # this module's own `make dev` stack (own port and state folder)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def _call(local: LocalStack, method: str, path: str, body: Any = None) -> Any:
-    response = requests.request(method, local.url(path), json=body, headers=local.auth(),
+def _call(dev: LocalStack, method: str, path: str, body: Any = None) -> Any:
+    response = requests.request(method, dev.url(path), json=body, headers=dev.auth(),
                                 timeout=10)
     assert response.status_code < 300, (path, response.status_code, response.text)
     return response.json()
 
 
-def _outbox(local: LocalStack) -> dict[str, list[Any]]:
+def _outbox(dev: LocalStack) -> dict[str, list[Any]]:
     """Every message handed to SES so far, by recipient."""
     found: dict[str, list[Any]] = {}
-    for path in sorted((local.state / "outbox").glob("*.eml")):
+    for path in sorted((dev.state / "outbox").glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
         found.setdefault(str(message["To"]), []).append((path, message))
     return found
 
 
-def _new_mail(local: LocalStack, before: dict[str, list[Any]], expected: int,
+def _new_mail(dev: LocalStack, before: dict[str, list[Any]], expected: int,
               settle: float = 3.0) -> dict[str, list[Any]]:
     """Messages sent since ``before``: waits for ``expected`` of them, then a little longer
     so that an extra one would be seen."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        new = {to: msgs[len(before.get(to, [])):] for to, msgs in _outbox(local).items()}
+        new = {to: msgs[len(before.get(to, [])):] for to, msgs in _outbox(dev).items()}
         new = {to: msgs for to, msgs in new.items() if msgs}
         if sum(len(m) for m in new.values()) >= expected:
             break
         time.sleep(0.3)
     time.sleep(settle)
-    new = {to: msgs[len(before.get(to, [])):] for to, msgs in _outbox(local).items()}
+    new = {to: msgs[len(before.get(to, [])):] for to, msgs in _outbox(dev).items()}
     return {to: msgs for to, msgs in new.items() if msgs}
 
 
@@ -54,17 +57,17 @@ def _text(message: Any) -> str:
     return str(message.get_body(("plain",)).get_content())
 
 
-def _broadcast(local: LocalStack, segment: str, topic: str) -> str:
-    made = _call(local, "POST", "/v1/broadcasts", {
-        "from": f"News <news@{local.dev['domain']}>", "segment_id": segment, "topic_id": topic,
+def _broadcast(dev: LocalStack, segment: str, topic: str) -> str:
+    made = _call(dev, "POST", "/v1/broadcasts", {
+        "from": f"News <news@{dev.dev['domain']}>", "segment_id": segment, "topic_id": topic,
         "subject": "News for {{ contact.first_name | default('you') }}",
         "html": "<p>Dear {{ contact.first_name | default('reader') }}, news.</p>",
         "text": "Dear {{ contact.first_name | default('reader') }}, news."})
-    _call(local, "POST", f"/v1/broadcasts/{made['id']}/send", {})
+    _call(dev, "POST", f"/v1/broadcasts/{made['id']}/send", {})
     return str(made["id"])
 
 
-def test_five_contact_segment_scenario(local: LocalStack) -> None:  # noqa: F811
+def test_five_contact_segment_scenario(local: LocalStack) -> None:
     """Catches: a broadcast reaching unsubscribed, pending or suppressed contacts, a repeat
     send mailing anyone, a confirmed contact left out, a topic opt-out ignored."""
     import dkim
