@@ -76,10 +76,21 @@ class AudienceService:
         return SegmentPage(data=[_segment_out(i) for i in items],
                            has_more=next_cursor is not None, next_cursor=next_cursor)
 
-    def delete_segment(self, account_id: str, segment_id: str) -> None:
-        """The segment goes; its contacts stay (their other segments are untouched)."""
+    def delete_segment(self, account_id: str, segment_id: str, now: datetime) -> None:
+        """The segment and its memberships go; its contacts stay, in their other segments."""
         self._owned(account_id, "SEG", "seg", segment_id)
         self._store.delete_object(account_id, "SEG", segment_id)
+        cursor: str | None = None
+        while True:
+            ids, cursor = self._store.members_page(account_id, segment_id, 100, cursor)
+            for record in self._store.get_contacts(account_id, ids):
+                self._store.put_contact(account_id, {
+                    **record, "segment_ids": [s for s in record.get("segment_ids", [])
+                                              if s != segment_id], "updated_at": iso(now)})
+            for contact_id in ids:
+                self._store.remove_member(account_id, segment_id, contact_id)
+            if cursor is None:
+                return
 
     def add_member(self, account_id: str, segment_id: str, contact: str,
                    now: datetime) -> None:

@@ -18,7 +18,8 @@ from pydantic import BaseModel
 from chalicelib.accounts import Principal
 from chalicelib.clock import iso
 from chalicelib.email_models import SendEmailRequest
-from chalicelib.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.errors import (Conflict, LetterboxError, NotFound, RetryableFailure,
+                               ValidationFailed)
 from chalicelib.ids import has_prefix, new_id
 from chalicelib.marketing_models import (ContactCreate, ContactOut, ContactPage, ContactUpdate,
                                          DoubleOptIn, OptInProof, SubscriptionChange,
@@ -142,7 +143,12 @@ class ContactService:
         for segment in segments:
             self._store.add_member(account_id, segment["segment_id"], record["contact_id"])
         if opt_in:
-            self._send_confirmation(principal, record, opt_in, now)
+            try:
+                self._send_confirmation(principal, record, opt_in, now)
+            except (LetterboxError, RetryableFailure):
+                # No confirmation email, no pending contact: the caller can simply retry.
+                self._store.delete_contact(account_id, record)
+                raise
         self.event(account_id, ContactEventType.CREATED, record, now, source=source)
         return record, "created"
 

@@ -405,6 +405,76 @@ def test_broadcast_stats_count_opens_and_clicks_per_link(
     assert [r["email"] for r in clicked] == ["ann@example.org"]
 
 
+def test_scheduled_broadcast_waits_and_a_cancelled_one_sends_nothing(
+        api, account, stack, drain, tmp_path, segment) -> None:
+    """Catches: a scheduled broadcast going out early, a cancelled one going out at all."""
+    from chalicelib import wiring
+    from chalicelib.accounts import Principal
+    from chalicelib.marketing_models import MarketingJob
+    contact(api, account.api_key, "ann@example.org", segment_ids=[segment])
+    later = broadcast(api, account, segment)
+    due = utcnow() + timedelta(hours=2)
+    scheduled = api.post(f"/v1/broadcasts/{later['id']}/send",
+                         {"scheduled_at": due.isoformat()}, key=account.api_key)
+    assert scheduled.status_code == 202 and scheduled.json["status"] == "scheduled"
+    changed = api.request("PATCH", f"/v1/broadcasts/{later['id']}", {"subject": "Later"},
+                          key=account.api_key)
+    assert changed.status_code == 200 and changed.json["subject"] == "Later"
+    sqs, url = stack.client("sqs"), stack.env["LETTERBOX_MARKETING_QUEUE_URL"]
+    sqs.purge_queue(QueueUrl=url)
+    sender = wiring.container().broadcast_sender
+    principal = Principal(account_id=account.account_id, key_id="k", scope="full")
+    job = MarketingJob(kind="broadcast", account_id=account.account_id, object_id=later["id"])
+    assert sender.run(job, principal, utcnow()) == "waiting"
+    assert sender.run(job, principal, due + timedelta(seconds=1)) == "sent"
+    drain()
+    assert outbox(tmp_path)["ann@example.org"][0]["Subject"] == "Later"
+    stopped = broadcast(api, account, segment)
+    api.post(f"/v1/broadcasts/{stopped['id']}/send", {"scheduled_at": due.isoformat()},
+             key=account.api_key)
+    cancelled = api.post(f"/v1/broadcasts/{stopped['id']}/cancel", key=account.api_key)
+    assert cancelled.json["status"] == "cancelled"
+    job = job.model_copy(update={"object_id": stopped["id"]})
+    assert sender.run(job, principal, due + timedelta(seconds=1)) == "done"
+    drain()
+    assert len(outbox(tmp_path)["ann@example.org"]) == 1
+    assert api.request("PATCH", f"/v1/broadcasts/{stopped['id']}", {"subject": "x"},
+                       key=account.api_key).status_code == 409
+
+
+def test_bad_marketing_input_is_a_clear_4xx(api, account, other_account, segment) -> None:
+    """Catches: a 500 on bad input, a pending contact left behind when its confirmation
+    cannot be sent, another account's segment usable."""
+    key = account.api_key
+    unverified = api.post("/v1/contacts", {"email": "p@example.org", "double_opt_in": {
+        "from": "news@not-ours.example"}}, key=key)
+    assert unverified.status_code == 422, unverified.json
+    assert api.get(f"/v1/contacts/{quote('p@example.org')}", key=key).status_code == 404
+    foreign = api.post("/v1/contacts", {"email": "q@example.org", "segment_ids": [segment]},
+                       key=other_account.api_key)
+    assert foreign.status_code == 422 and "segment" in foreign.json["error"]["message"]
+    no_body = api.post("/v1/broadcasts", {"from": f"n@{account.domain}", "subject": "s",
+                                          "segment_id": segment}, key=key)
+    assert no_body.status_code == 422 and "html" in no_body.json["error"]["message"]
+    unsafe = api.post("/v1/broadcasts", {"from": f"n@{account.domain}", "subject": "s",
+                                         "segment_id": segment,
+                                         "html": "{{ contact.__class__.__mro__ }}"}, key=key)
+    assert unsafe.status_code == 422
+    bad_csv = api.post("/v1/contact-imports", {"csv": "name\nx\n"}, key=key)
+    assert bad_csv.status_code == 422 and "email" in bad_csv.json["error"]["message"]
+    assert api.get("/v1/broadcasts/bc_nope", key=key).status_code == 404
+    assert api.get("/v1/contacts?status=odd", key=key).status_code == 422
+
+
+def test_deleting_a_segment_keeps_its_contacts(api, account, segment) -> None:
+    """Catches: contacts lost with their segment, or still listed in it."""
+    made = contact(api, account.api_key, "keep@example.org", segment_ids=[segment])
+    assert api.request("DELETE", f"/v1/segments/{segment}",
+                       key=account.api_key).status_code == 200
+    kept = api.get(f"/v1/contacts/{made['id']}", key=account.api_key).json
+    assert kept["segment_ids"] == []
+
+
 def test_account_export_lists_contacts_segments_and_topics(api, account, segment) -> None:
     """Catches: marketing data missing from the account export."""
     api.post("/v1/topics", {"name": "T"}, key=account.api_key)

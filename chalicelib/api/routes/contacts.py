@@ -131,7 +131,7 @@ def get_segment(call: Call, segment_id: str) -> SegmentOut:
                "contacts)", responses={200: "models:Deleted", 404: ERROR}, tags=("segments",))
 def delete_segment(call: Call, segment_id: str) -> Deleted:
     from chalicelib.models import Deleted
-    wiring.container().audiences.delete_segment(call.account.account_id, segment_id)
+    wiring.container().audiences.delete_segment(call.account.account_id, segment_id, utcnow())
     return Deleted(id=segment_id)
 
 
