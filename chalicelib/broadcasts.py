@@ -30,7 +30,7 @@ from chalicelib.templates import TemplateError, render
 from chalicelib.vocabulary import EMAIL_STATUS_RANK, SQS_MAX_DELAY
 
 CHUNK = 100  # recipients per queue record (the batch path's limit)
-CLAIM_LEASE = timedelta(minutes=6)  # longer than the consumer's 300 s timeout
+CLAIM_LEASE = timedelta(minutes=6)  # longer than the consumer's 120 s timeout
 EDITABLE = ("draft", "scheduled")
 STAT_KEYS = ("queued", "sent", "delivered", "bounced", "complained", "opened", "clicked",
              "unsubscribed", "suppressed", "failed", "skipped")
