@@ -7,8 +7,9 @@ from typing import Any
 from chalice.app import Blueprint, Chalice, Rate, Response, SQSEvent
 
 from chalicelib.observability import logger, metrics
-from chalicelib.api.routes import (account, domains, edge, emails, letters, logs, provider_webhooks,
-                               resend, smtp, suppressions, templates, tracking, webhooks)
+from chalicelib.api.routes import (account, broadcasts, contacts, domains, edge, emails, letters,
+                                   logs, provider_webhooks, resend, smtp, suppressions, templates,
+                                   tracking, webhooks)
 from chalicelib.api.web import Api, Call, json_error_middleware
 from chalicelib.api.dashboard.pages import blueprint as dashboard
 
@@ -20,7 +21,7 @@ app.register_middleware(json_error_middleware, "http")
 api = Api(app, edge)
 APIS = (api, emails.api, domains.api, smtp.api, templates.api, suppressions.api,
         provider_webhooks.api, tracking.api, logs.api, webhooks.api, account.api, letters.api,
-        resend.api)
+        resend.api, contacts.api, broadcasts.api)
 for module_api in APIS[1:]:
     assert isinstance(module_api.app, Blueprint)
     app.register_blueprint(module_api.app)
@@ -33,6 +34,7 @@ WEBHOOK_QUEUE = "letterbox-webhooks"
 LETTER_QUEUE = "letterbox-letters"
 SES_EVENTS_QUEUE = "letterbox-ses-events"
 LETTER_DEAD_LETTERS = "letterbox-letters-dlq"
+MARKETING_QUEUE = "letterbox-marketing"
 
 
 @app.middleware("all")
@@ -91,6 +93,11 @@ def submit_letters(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=LETTER_DEAD_LETTERS, batch_size=10)
 def letter_dead_letters(event: SQSEvent) -> dict[str, Any]:
     return _consume("letter_dead_letters", event)
+
+
+@app.on_sqs_message(queue=MARKETING_QUEUE, batch_size=1)
+def run_marketing(event: SQSEvent) -> dict[str, Any]:
+    return _consume("marketing", event)
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))

@@ -52,7 +52,9 @@ class AccountClosure(OutputModel):
 class ExportItem(OutputModel):
     type: str = Field(description="message, event, suppression, template, domain, webhook, "
                                   "webhook_attempt, smtp_credential, stats, privacy_audit, "
-                                  "account_event, api_key")
+                                  "account_event, api_key, contact, segment, "
+                                  "segment_member, topic, contact_import, broadcast, "
+                                  "broadcast_recipient")
     data: dict[str, Any]
 
 
@@ -72,6 +74,8 @@ class PrivacyExport(OutputModel):
     generated_at: str
     messages: list[dict[str, Any]] = Field(description="Each with its events.")
     suppression: dict[str, Any] | None
+    contact: dict[str, Any] | None = Field(default=None, description=(
+        "The marketing contact: fields, segments, topic subscriptions, double opt-in proof."))
     audit_id: str
 
 
@@ -80,6 +84,7 @@ class ErasureOut(OutputModel):
     messages_deleted: int
     events_deleted: int
     objects_deleted: int
+    contacts_deleted: int = 0
     suppression: Literal["kept_as_hash", "added_as_hash"]
 
 

@@ -63,6 +63,7 @@ class Settings:
     # carrier: {"usps": {...}, "fedex": {...}, "dhl": {...}}); a carrier without an entry
     # is not offered.
     letter_queue_url: str = ""
+    marketing_queue_url: str = ""  # contact imports and broadcast chunks
     carrier_secret_arn: str = ""
     usps_base_url: str = "https://apis.usps.com"
     fedex_base_url: str = "https://apis.fedex.com"

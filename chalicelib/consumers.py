@@ -12,6 +12,7 @@ from chalicelib import wiring
 from chalicelib.clock import iso, utcnow
 from chalicelib.email_models import OffloadPointer, SendCommand
 from chalicelib.letter_models import LetterJob
+from chalicelib.marketing_models import MarketingJob
 from chalicelib.models import WebhookDelivery, address_of
 from chalicelib.observability import logger, metrics
 from chalicelib.send import SCHEDULE_SHARDS
@@ -124,11 +125,36 @@ def process_ses_event_batch(event: dict[str, Any], context: Any) -> dict[str, An
     return consume(event, context, str, _record_ses_event)
 
 
+def _run_marketing(job: MarketingJob) -> str:
+    """A contact import chunk or a broadcast chunk, as the key that started it."""
+    from chalicelib.accounts import Principal
+    container = wiring.container()
+    account = container.account_store.get_account(job.account_id)
+    if account is None or account.get("status") != "active":
+        return "account_closed"
+    kind = "IMPORT" if job.kind == "import" else "BC"
+    record = container.marketing_store.get_object(job.account_id, kind, job.object_id) or {}
+    principal = Principal(account_id=job.account_id, key_id=record.get("key_id") or "marketing",
+                          scope="full", sending_paused=bool(account.get("sending_paused")))
+    worker = container.audiences.run_import if job.kind == "import" else \
+        container.broadcast_sender.run
+    outcome = worker(job, principal, utcnow())
+    metrics.add_metric(name=f"marketing_{job.kind}_{outcome}", unit="Count", value=1)
+    return outcome
+
+
+def process_marketing_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    container = wiring.container()
+    return consume(event, context, MarketingJob.model_validate_json, _run_marketing,
+                   Backoff(container.marketing_queue, container.settings.retry_base_seconds))
+
+
 # app.py's SQS handlers, by batch name: each is one line there.
 SQS_BATCHES: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "send": process_send_batch, "send_dead_letters": process_dead_letters,
     "webhooks": process_webhook_batch, "ses_events": process_ses_event_batch,
-    "letters": process_letter_batch, "letter_dead_letters": process_letter_dead_letters}
+    "letters": process_letter_batch, "letter_dead_letters": process_letter_dead_letters,
+    "marketing": process_marketing_batch}
 
 
 def poll_tracking() -> dict[str, int]:

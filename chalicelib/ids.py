@@ -8,7 +8,8 @@ import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset({"acct", "key", "em", "dom", "evt", "ltr", "wh", "tpl", "sup", "aud",
-                      "wha", "smtp", "adr", "trk", "usr", "cns", "ntc"})
+                      "wha", "smtp", "adr", "trk", "usr", "cns", "ntc",
+                      "ct", "seg", "top", "bc", "imp", "cn"})
 
 
 def new_id(prefix: str, now_ms: int | None = None) -> str:

@@ -339,7 +339,8 @@ EVENT_TYPES = ("email.queued", "email.scheduled", "email.sent", "email.delivered
                "email.unsubscribed", "email.cancelled", "letter.created", "letter.submitted",
                "letter.in_transit", "letter.out_for_delivery", "letter.delivered",
                "letter.returned_to_sender", "letter.exception", "letter.cancelled",
-               "webhook.test")
+               "webhook.test", "contact.created", "contact.updated", "contact.deleted",
+               "contact.confirmed", "contact.unsubscribed", "contact.topics_changed")
 
 
 class WebhookCreate(InputModel):

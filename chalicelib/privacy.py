@@ -28,6 +28,9 @@ _TYPES = (("EM#", "#EVT#", "event"), ("EM#", "", "message"),
           ("ACCTEVT#", "", "account_event"), ("AUDIT#", "", "privacy_audit"),
           ("DOMAIN#", "", "domain"), ("SMTP#", "", "smtp_credential"), ("STATS#", "", "stats"),
           ("SUP#", "", "suppression"), ("TPL#", "", "template"),
+          ("CONTACT#", "", "contact"), ("SEGM#", "", "segment_member"), ("SEG#", "", "segment"),
+          ("TOPIC#", "", "topic"), ("IMPORT#", "", "contact_import"),
+          ("BCR#", "", "broadcast_recipient"), ("BC#", "", "broadcast"),
           ("WHA#", "", "webhook_attempt"), ("WH#", "", "webhook"),
           ("LTR#", "#EVT#", "letter_event"), ("LTR#", "#ADDR", "letter_address"),
           ("LTR#", "", "letter"))
@@ -46,6 +49,13 @@ class PrivacyStore(Protocol):
 class Suppressions(Protocol):
     def record_for(self, account_id: str, address: str) -> dict[str, Any] | None: ...
     def keep_hash_only(self, account_id: str, address: str, now: datetime) -> str: ...
+
+
+class Contacts(Protocol):
+    """The marketing contact of an address (``contacts.py``)."""
+
+    def export_address(self, account_id: str, address: str) -> dict[str, Any] | None: ...
+    def erase_address(self, account_id: str, address: str, now: datetime) -> int: ...
 
 
 class Content(Protocol):
@@ -76,7 +86,8 @@ def item_type(sk: str) -> str | None:
 
 class PrivacyService:
     def __init__(self, store: PrivacyStore, suppressions: Suppressions, content: Content,
-                 accounts: Accounts) -> None:
+                 accounts: Accounts, contacts: Contacts | None = None) -> None:
+        self._contacts = contacts
         self._store = store
         self._suppressions = suppressions
         self._content = content
@@ -89,10 +100,12 @@ class PrivacyService:
             items = self._store.timeline(principal.account_id, message["message_id"])
             messages.append({**public(items[0]), "events": [public(i) for i in items[1:]]})
         suppression = self._suppressions.record_for(principal.account_id, address)
+        contact = (self._contacts.export_address(principal.account_id, address)
+                   if self._contacts else None)
         audit_id = self._audit(principal, "export", {"messages": len(messages)}, now)
         return PrivacyExport(email=address, generated_at=iso(now), messages=messages,
                              suppression=public(suppression) if suppression else None,
-                             audit_id=audit_id)
+                             contact=contact, audit_id=audit_id)
 
     def erase(self, principal: Principal, email: str, now: datetime) -> ErasureOut:
         address = address_of(email).lower()
@@ -105,10 +118,14 @@ class PrivacyService:
             self._store.delete_keys([{"pk": i["pk"], "sk": i["sk"]} for i in items])
             messages, events = messages + 1, events + len(items) - 1
         suppression = self._suppressions.keep_hash_only(principal.account_id, address, now)
-        counts = {"messages": messages, "events": events, "objects": objects}
+        contacts = (self._contacts.erase_address(principal.account_id, address, now)
+                    if self._contacts else 0)
+        counts = {"messages": messages, "events": events, "objects": objects,
+                  "contacts": contacts}
         audit_id = self._audit(principal, "erasure", counts, now)
         return ErasureOut(audit_id=audit_id, messages_deleted=messages, events_deleted=events,
-                          objects_deleted=objects, suppression=suppression)  # type: ignore[arg-type]
+                          objects_deleted=objects, contacts_deleted=contacts,
+                          suppression=suppression)  # type: ignore[arg-type]
 
     def audit_log(self, account_id: str) -> AuditList:
         return AuditList(data=[AuditRecord(id=a["audit_id"], action=a["action"],

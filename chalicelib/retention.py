@@ -38,6 +38,8 @@ class DataClass(StrEnum):
     DASHBOARD_PREFERENCES = "dashboard_preferences"
     MARKETING_ATTRIBUTION = "marketing_attribution"
     OPERATOR_NOTICE = "operator_notice"
+    CONTACT = "contact"
+    CONTACT_IMPORT = "contact_import"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,14 @@ POLICY: tuple[Rule, ...] = (
     Rule(DataClass.PRIVACY_AUDIT,
          "privacy request audit records (who, when, counts; never the address)",
          "account_closed", 90, "while the account is open + 90 days after closure"),
+    Rule(DataClass.CONTACT,
+         "contacts, their segment memberships and topic subscriptions, with their double "
+         "opt-in proof, and who received which broadcast", "account_closed", 90,
+         "while the account is open, or until erased (recipient erasure or contact delete); "
+         "a closed account's are erased with it"),
+    Rule(DataClass.CONTACT_IMPORT, "uploaded contact CSV files", "created", 1,
+         "deleted once imported (1-day lifecycle backstop); the import report keeps row "
+         "numbers and reasons, never addresses", s3_prefix="imports/"),
     Rule(DataClass.OPERATIONAL, "operational bookkeeping (purge checkpoints; no personal data)",
          "created", None, "while the deployment exists"),
     Rule(DataClass.DASHBOARD_SESSION, "dashboard sessions (hashed id, user, no IP)", "created",

@@ -47,6 +47,17 @@ class NoticeType(StrEnum):
     WEBHOOK_TEST = "webhook.test"
 
 
+class ContactEventType(StrEnum):
+    """A change to a marketing contact (published to webhooks, not kept as a timeline)."""
+
+    CREATED = "contact.created"
+    UPDATED = "contact.updated"
+    DELETED = "contact.deleted"
+    CONFIRMED = "contact.confirmed"  # double opt-in link used
+    UNSUBSCRIBED = "contact.unsubscribed"  # from everything
+    TOPICS_CHANGED = "contact.topics_changed"
+
+
 class BounceType(StrEnum):
     PERMANENT = "permanent"
     TRANSIENT = "transient"
@@ -149,6 +160,13 @@ class Event:
     def webhook_test(cls, now: datetime) -> Event:
         return cls(new_id("evt"), NoticeType.WEBHOOK_TEST.value, iso(now), metadata={},
                    data={"message": "Letterbox test event"})
+
+    @classmethod
+    def contact(cls, kind: ContactEventType, contact: dict[str, Any], now: datetime,
+                **data: Any) -> Event:
+        """A contact changed; ``data`` says how (source, topics…)."""
+        return cls(new_id("evt"), kind.value, iso(now), recipient=contact.get("email"),
+                   metadata={}, data={"contact_id": contact["contact_id"], **data})
 
     @classmethod
     def letter(cls, letter: dict[str, Any], status: LetterStatus, at: datetime, *,

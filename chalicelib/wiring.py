@@ -53,6 +53,11 @@ if TYPE_CHECKING:
     from chalicelib.tracking.opens_clicks import TrackingService
     from chalicelib.tracking.unsubscribe import UnsubscribeService
     from chalicelib.webhooks import WebhookDeliverer, WebhookService
+    from chalicelib.adapters.marketing_store import DynamoMarketingStore
+    from chalicelib.audiences import AudienceService
+    from chalicelib.broadcasts import BroadcastSender, BroadcastService
+    from chalicelib.contacts import ContactService
+    from chalicelib.preferences import PreferenceService
 
 
 
@@ -100,8 +105,10 @@ class Container:
                                   retention_days=self.retention_days)
 
     def publish_events(self, account_id: str, events: list[dict[str, Any]]) -> None:
-        """The stores' fan-out to webhooks, built on the first event rather than with them."""
+        """The stores' fan-out to webhooks, built on the first event rather than with them;
+        a broadcast's emails also move their recipient's marker (its stats)."""
         self.webhooks.publish(account_id, events)
+        self.broadcasts.observe(account_id, events)
 
     @cached_property
     def message_reader(self) -> DynamoMessageStore:
@@ -202,7 +209,7 @@ class Container:
         from chalicelib.adapters.privacy_store import DynamoPrivacyStore
         from chalicelib.privacy import PrivacyService
         return PrivacyService(DynamoPrivacyStore(self.table), self.suppressions, self.content,
-                              self.accounts)
+                              self.accounts, contacts=self.contacts)
 
     @cached_property
     def webhook_queue(self) -> SqsQueue:
@@ -402,6 +409,46 @@ class Container:
     def tracking(self) -> TrackingService:
         from chalicelib.tracking.opens_clicks import TrackingService
         return TrackingService(self.tokens, self.message_store, self.settings.public_base_url)
+
+    # Marketing: contacts, segments, topics, imports, broadcasts, the preference page
+
+    @cached_property
+    def marketing_store(self) -> DynamoMarketingStore:
+        from chalicelib.adapters.marketing_store import DynamoMarketingStore
+        return DynamoMarketingStore(self.table)
+
+    @cached_property
+    def marketing_queue(self) -> SqsQueue:
+        from chalicelib.adapters.sqs import SqsQueue
+        return SqsQueue(self.client("sqs"), self.settings.marketing_queue_url)
+
+    @cached_property
+    def contacts(self) -> ContactService:
+        from chalicelib.contacts import ContactService
+        return ContactService(self.marketing_store, self.tokens, self.emails, self.templates,
+                              self.webhooks.publish, self.settings.public_base_url)
+
+    @cached_property
+    def audiences(self) -> AudienceService:
+        from chalicelib.audiences import AudienceService
+        return AudienceService(self.marketing_store, self.contacts, self.content,
+                               self.marketing_queue)
+
+    @cached_property
+    def preferences(self) -> PreferenceService:
+        from chalicelib.preferences import PreferenceService
+        return PreferenceService(self.tokens, self.contacts, self.marketing_store)
+
+    @cached_property
+    def broadcasts(self) -> BroadcastService:
+        from chalicelib.broadcasts import BroadcastService
+        return BroadcastService(self.marketing_store, self.templates, self.marketing_queue)
+
+    @cached_property
+    def broadcast_sender(self) -> BroadcastSender:
+        from chalicelib.broadcasts import BroadcastSender
+        return BroadcastSender(self.marketing_store, self.emails, self.suppressions,
+                               self.templates, self.marketing_queue, self.logs)
 
 
 _container: Container | None = None

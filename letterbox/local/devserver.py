@@ -273,6 +273,8 @@ def start_background(app_module: Any, session: Any, env: dict[str, str],
         Schedule("poll_letter_tracking", 2, app_module.poll_letter_tracking, stop, report),
         QueuePump(sqs, env["LETTERBOX_WEBHOOK_QUEUE_URL"], app_module.deliver_webhooks,
                   "deliver_webhooks", stop, report),
+        QueuePump(sqs, env["LETTERBOX_MARKETING_QUEUE_URL"], app_module.run_marketing,
+                  "run_marketing", stop, report),
         # Production sweeps every 5 minutes over a 15-minute horizon; locally, every 30 s.
         Schedule("sweep_scheduled", 30, app_module.sweep_scheduled, stop, report),
         Schedule("purge_expired", 3600, app_module.purge_expired, stop, report),

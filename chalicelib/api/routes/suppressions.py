@@ -1,19 +1,21 @@
-"""/v1/suppressions and the recipients' /u/{token} unsubscribe page."""
+"""/v1/suppressions and the recipients' /u/{token} unsubscribe and preference page."""
 
 from __future__ import annotations
 
 import html
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from chalice.app import Response
 
 from chalicelib import wiring
 from chalicelib.clock import utcnow
 from chalicelib.api.routes import blueprint_api
+from chalicelib.api.routes.pages import recipient_page as _page
 from chalicelib.api.web import Call, ERROR, body_text
 
 if TYPE_CHECKING:
+    from chalicelib.preferences import Preferences
     from chalicelib.models import Deleted, SuppressionOut, SuppressionPage
 
 
@@ -46,23 +48,33 @@ def remove_suppression(call: Call, email: str) -> Deleted:
     return Deleted(id=address)
 
 
-def _page(title: str, body: str, status: int = 200) -> Response:
-    page = (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-            f"<meta name=viewport content='width=device-width'><title>{html.escape(title)}"
-            f"</title></head><body style='font-family:sans-serif;max-width:32em;margin:4em auto'>"
-            f"<h1>{html.escape(title)}</h1>{body}</body></html>")
-    return Response(body=page, status_code=status,
-                    headers={"Content-Type": "text/html; charset=utf-8",
-                             "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                             "X-Robots-Tag": "noindex"})
+def _preference_form(token: str, preferences: Preferences) -> str:
+    """The recipient's topics as checkboxes, and a separate unsubscribe-from-everything."""
+    boxes = "".join(
+        f"<p><label><input type=checkbox name=topic value='{html.escape(t.topic_id)}'"
+        f"{' checked' if t.subscribed else ''}> {html.escape(t.name)}</label>"
+        + (f"<br><small>{html.escape(t.description)}</small>" if t.description else "")
+        + "</p>" for t in preferences.topics)
+    everything = (f"<form method=post action='{html.escape(token)}'>"
+                  f"<input type=hidden name=List-Unsubscribe value=One-Click>"
+                  f"<button type=submit>Unsubscribe from everything</button></form>")
+    if not preferences.topics:
+        return "<p>Stop receiving marketing email from this sender?</p>" + everything
+    return (f"<form method=post action='{html.escape(token)}'>{boxes}"
+            f"<input type=hidden name=action value=save>"
+            f"<button type=submit>Save my choices</button></form><hr>" + everything)
 
 
 @api.operation("GET", "/u/{token}", summary="Unsubscribe page (confirms with a button)",
                responses={200: None, 404: None}, scope=None, tags=("recipients",))
 def unsubscribe_page(call: Call, token: str) -> Response:
     # A GET never unsubscribes: link scanners follow links; people press buttons.
-    if not wiring.container().unsubscribe.valid(token):
+    container = wiring.container()
+    if not container.unsubscribe.valid(token):
         return _page("Link not recognised", "<p>This unsubscribe link is not valid.</p>", 404)
+    preferences = container.preferences.view(token)
+    if preferences is not None:
+        return _page("Your email preferences", _preference_form(token, preferences))
     form = (f"<form method=post action='{html.escape(token)}'>"
             f"<input type=hidden name=List-Unsubscribe value=One-Click>"
             f"<button type=submit>Unsubscribe</button></form>")
@@ -74,10 +86,18 @@ def unsubscribe_page(call: Call, token: str) -> Response:
                tags=("recipients",), content_types=FORM_TYPES)
 def unsubscribe_one_click(call: Call, token: str) -> Response:
     body = body_text(call.request)
+    container = wiring.container()
+    form = parse_qs(body)
+    if ONE_CLICK not in body and form.get("action") == ["save"]:
+        saved = container.preferences.save(token, set(form.get("topic", [])), utcnow())
+        if saved is None:
+            return _page("Link not recognised", "<p>This link is not valid.</p>", 404)
+        return _page("Your choices are saved", _preference_form(token, saved))
     if ONE_CLICK not in body:
         return _page("Unsubscribe", f"<p>The request must carry {ONE_CLICK}.</p>", 400)
-    done = wiring.container().unsubscribe.unsubscribe(token, utcnow())
+    done = container.unsubscribe.unsubscribe(token, utcnow())
     if done is None:
         return _page("Link not recognised", "<p>This unsubscribe link is not valid.</p>", 404)
+    container.preferences.unsubscribe_all(token, utcnow())
     return _page("You are unsubscribed",
                  "<p>You will not receive marketing email from this sender any more.</p>")

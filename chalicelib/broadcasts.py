@@ -1,0 +1,369 @@
+"""Broadcasts: one email to every eligible contact of a segment (and topic), through the
+marketing stream and the batch send path, at a controlled rate, resumable without sending
+anyone twice.
+
+The sender works a chunk of the segment per queue record. Before an email is queued, its
+recipient's own marker (``BCR#<bc>#<ct>``) is written conditionally, so a redelivered or
+resumed chunk skips whoever already has one; a marker left ``claimed`` by a crash between
+claim and queue is settled from the message log (the email carries the contact's tag)
+before anything is sent again. Stats are the per-recipient markers, moved forward by the
+emails' own events: no shared counter is written per recipient.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from chalicelib.accounts import Principal
+from chalicelib.clock import iso
+from chalicelib.contacts import subscribed_to, template_contact
+from chalicelib.errors import Conflict, NotFound, RetryableFailure, ValidationFailed
+from chalicelib.ids import has_prefix, new_id
+from chalicelib.marketing_models import (BroadcastCreate, BroadcastOut, BroadcastPage,
+                                         BroadcastSend, BroadcastUpdate, MarketingJob,
+                                         RecipientOut, RecipientPage)
+from chalicelib.templates import TemplateError, render
+from chalicelib.vocabulary import EMAIL_STATUS_RANK, SQS_MAX_DELAY
+
+CHUNK = 100  # recipients per queue record (the batch path's limit)
+CLAIM_LEASE = timedelta(minutes=6)  # longer than the consumer's 120 s timeout
+EDITABLE = ("draft", "scheduled")
+STAT_KEYS = ("queued", "sent", "delivered", "bounced", "complained", "opened", "clicked",
+             "unsubscribed", "suppressed", "failed", "skipped")
+
+
+class BroadcastStore(Protocol):
+    def put_object(self, account_id: str, kind: str, object_id: str,
+                   record: dict[str, Any]) -> None: ...
+    def get_object(self, account_id: str, kind: str,
+                   object_id: str) -> dict[str, Any] | None: ...
+    def objects_page(self, account_id: str, kind: str, limit: int, cursor: str | None
+                     ) -> tuple[list[dict[str, Any]], str | None]: ...
+    def update_object(self, account_id: str, kind: str, object_id: str,
+                      fields: dict[str, Any], from_status: tuple[str, ...]
+                      ) -> dict[str, Any] | None: ...
+    def get_contacts(self, account_id: str, contact_ids: list[str]) -> list[dict[str, Any]]: ...
+    def members_page(self, account_id: str, segment_id: str, limit: int, cursor: str | None
+                     ) -> tuple[list[str], str | None]: ...
+    def claim_recipient(self, account_id: str, broadcast_id: str, contact_id: str,
+                        record: dict[str, Any]) -> bool: ...
+    def get_recipients(self, account_id: str, broadcast_id: str,
+                       contact_ids: list[str]) -> list[dict[str, Any]]: ...
+    def set_recipient(self, account_id: str, broadcast_id: str, contact_id: str,
+                      fields: dict[str, Any]) -> None: ...
+    def delete_recipient(self, account_id: str, broadcast_id: str, contact_id: str) -> None: ...
+    def recipient_event(self, account_id: str, broadcast_id: str, contact_id: str,
+                        status: str | None, rank: int, url: str | None, opened: bool) -> None: ...
+    def recipients_page(self, account_id: str, broadcast_id: str, limit: int,
+                        cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
+    def all_recipients(self, account_id: str, broadcast_id: str) -> Any: ...
+
+
+class BatchSender(Protocol):
+    def queue_batch(self, principal: Principal, emails: list[dict[str, Any]],
+                    now: datetime) -> Any: ...
+
+
+class SuppressionCheck(Protocol):
+    def suppressed(self, account_id: str, addresses: list[str], stream: str) -> set[str]: ...
+
+
+class EmailLog(Protocol):
+    def emails(self, principal: Principal, limit: int, cursor: str | None,
+               query: dict[str, str | None]) -> Any: ...
+
+
+class Jobs(Protocol):
+    def enqueue(self, command: BaseModel, delay_seconds: int = 0) -> str: ...
+
+
+class TemplateSource(Protocol):
+    def source(self, account_id: str, template_id: str) -> dict[str, Any]: ...
+
+
+def _content_of(record: dict[str, Any], templates: TemplateSource) -> dict[str, Any]:
+    if record.get("template_id"):
+        source = dict(templates.source(record["account_id"], record["template_id"]))
+        if record.get("subject"):
+            source["subject"] = record["subject"]
+    else:
+        source = {k: record.get(k) for k in ("subject", "html", "text")}
+    if record.get("preview_text") and source.get("html"):  # the inbox's preview line
+        source["html"] = ("<div style=\"display:none;max-height:0;overflow:hidden\">"
+                          f"{record['preview_text']}</div>" + str(source["html"]))
+    return source
+
+
+class BroadcastService:
+    def __init__(self, store: BroadcastStore, templates: TemplateSource, jobs: Jobs) -> None:
+        self._store = store
+        self._templates = templates
+        self._jobs = jobs
+
+    def create(self, account_id: str, request: BroadcastCreate, now: datetime) -> BroadcastOut:
+        record = {"broadcast_id": new_id("bc"), "account_id": account_id, "status": "draft",
+                  **request.model_dump(by_alias=True), "created_at": iso(now),
+                  "updated_at": iso(now)}
+        self._check(account_id, record)
+        self._store.put_object(account_id, "BC", record["broadcast_id"], record)
+        return self._out(record)
+
+    def update(self, account_id: str, broadcast_id: str, request: BroadcastUpdate,
+               now: datetime) -> BroadcastOut:
+        record = {**self._owned(account_id, broadcast_id),
+                  **request.model_dump(by_alias=True, exclude_unset=True),
+                  "updated_at": iso(now)}
+        self._check(account_id, record)
+        changes = {k: record.get(k) for k in request.model_dump(by_alias=True,
+                                                                exclude_unset=True)}
+        if self._store.update_object(account_id, "BC", broadcast_id,
+                                     {**changes, "updated_at": iso(now)}, EDITABLE) is None:
+            raise Conflict(f"broadcast {broadcast_id} is {record['status']}: it can no longer "
+                           "be changed")
+        return self.get(account_id, broadcast_id)
+
+    def send(self, principal: Principal, broadcast_id: str, request: BroadcastSend,
+             now: datetime) -> BroadcastOut:
+        record = self._owned(principal.account_id, broadcast_id)
+        due = max(request.scheduled_at or now, now)
+        status = "scheduled" if due > now + timedelta(seconds=1) else "sending"
+        if self._store.update_object(principal.account_id, "BC", broadcast_id, {
+                "status": status, "scheduled_at": iso(due), "due_at": int(due.timestamp()),
+                "key_id": principal.key_id, "updated_at": iso(now)}, ("draft",)) is None:
+            raise Conflict(f"broadcast {broadcast_id} is {record['status']}: only a draft can "
+                           "be sent, and each broadcast is sent once")
+        delay = min(int((due - now).total_seconds()), int(SQS_MAX_DELAY.total_seconds()))
+        self._jobs.enqueue(MarketingJob(kind="broadcast", account_id=principal.account_id,
+                                        object_id=broadcast_id), max(0, delay))
+        return self.get(principal.account_id, broadcast_id)
+
+    def cancel(self, account_id: str, broadcast_id: str, now: datetime) -> BroadcastOut:
+        record = self._owned(account_id, broadcast_id)
+        if self._store.update_object(account_id, "BC", broadcast_id, {
+                "status": "cancelled", "updated_at": iso(now)},
+                ("draft", "scheduled", "sending")) is None:
+            raise Conflict(f"broadcast {broadcast_id} is {record['status']}")
+        return self.get(account_id, broadcast_id)
+
+    def get(self, account_id: str, broadcast_id: str) -> BroadcastOut:
+        record = self._owned(account_id, broadcast_id)
+        stats = dict.fromkeys(STAT_KEYS, 0)
+        clicks: dict[str, int] = {}
+        for item in self._store.all_recipients(account_id, broadcast_id):
+            stats[item["status"]] = stats.get(item["status"], 0) + 1
+            stats["opened"] += bool(item.get("opened"))
+            stats["clicked"] += bool(item.get("clicked"))
+            for url in item.get("clicked_urls") or []:
+                clicks[url] = clicks.get(url, 0) + 1
+        return self._out(record, stats, clicks)
+
+    def list(self, account_id: str, limit: int, cursor: str | None) -> BroadcastPage:
+        items, next_cursor = self._store.objects_page(account_id, "BC", limit, cursor)
+        return BroadcastPage(data=[self._out(i) for i in items],
+                             has_more=next_cursor is not None, next_cursor=next_cursor)
+
+    def recipients(self, account_id: str, broadcast_id: str, limit: int, cursor: str | None,
+                   status: str | None) -> RecipientPage:
+        self._owned(account_id, broadcast_id)
+        items, next_cursor = self._store.recipients_page(account_id, broadcast_id, limit, cursor)
+        items = [i for i in items if status is None or i["status"] == status
+                 or (status == "opened" and i.get("opened"))
+                 or (status == "clicked" and i.get("clicked"))]
+        contacts = {c["contact_id"]: c for c in self._store.get_contacts(
+            account_id, [i["contact_id"] for i in items])}
+        return RecipientPage(data=[RecipientOut(
+            contact_id=i["contact_id"], email=contacts.get(i["contact_id"], {}).get("email"),
+            status=i["status"], email_id=i.get("message_id"), opened=bool(i.get("opened")),
+            clicked=bool(i.get("clicked"))) for i in items],
+            has_more=next_cursor is not None, next_cursor=next_cursor)
+
+    def observe(self, account_id: str, events: builtins.list[dict[str, Any]]) -> None:
+        """Emails' events move their recipient's marker (one item per recipient)."""
+        for event in events:
+            tags = {t.get("name"): t.get("value") for t in event.get("tags") or []}
+            broadcast_id, contact_id = tags.get("broadcast"), tags.get("contact")
+            if not broadcast_id or not contact_id:
+                continue
+            kind = event["type"]
+            status = kind if kind in EMAIL_STATUS_RANK and kind not in ("queued",
+                                                                         "scheduled") else None
+            if kind == "unsubscribed":
+                status = "unsubscribed"
+            url = (event.get("data") or {}).get("url") if kind == "clicked" else None
+            if status is None and kind not in ("opened", "clicked"):
+                continue
+            rank = 20 if status == "unsubscribed" else EMAIL_STATUS_RANK.get(status or "", 0)
+            self._store.recipient_event(account_id, broadcast_id, contact_id, status,
+                                        rank + 10, url, kind == "opened")
+
+    def _check(self, account_id: str, record: dict[str, Any]) -> None:
+        if not record.get("template_id") and not (record.get("html") or record.get("text")):
+            raise ValidationFailed("one of html, text or template_id is required",
+                                   details=[{"field": "html"}])
+        if not record.get("template_id") and not record.get("subject"):
+            raise ValidationFailed("subject is required without a template",
+                                   details=[{"field": "subject"}])
+        for field, kind, prefix in (("segment_id", "SEG", "seg"), ("topic_id", "TOPIC", "top")):
+            value = record.get(field)
+            if value and (not has_prefix(value, prefix)
+                          or self._store.get_object(account_id, kind, value) is None):
+                raise ValidationFailed(f"no {kind.lower()} {value}", details=[{"field": field}])
+        if record.get("template_id"):
+            try:
+                self._templates.source(account_id, record["template_id"])
+            except NotFound as err:
+                raise ValidationFailed(err.message, details=[{"field": "template_id"}]) from err
+        try:
+            render(_content_of(record, self._templates), {"contact": {
+                "id": "ct_preview", "email": "preview@example.com", "properties": {}}})
+        except TemplateError as err:
+            if "missing variable" not in str(err):  # fields a real contact may have
+                raise ValidationFailed(str(err), details=[{"field": "html"}]) from err
+
+    def _owned(self, account_id: str, broadcast_id: str) -> dict[str, Any]:
+        found = (self._store.get_object(account_id, "BC", broadcast_id)
+                 if has_prefix(broadcast_id, "bc") else None)
+        if found is None:
+            raise NotFound(f"no broadcast {broadcast_id}")
+        return found
+
+    @staticmethod
+    def _out(record: dict[str, Any], stats: dict[str, int] | None = None,
+             clicks: dict[str, int] | None = None) -> BroadcastOut:
+        return BroadcastOut.model_validate({
+            **{k: record.get(k) for k in (
+                "name", "status", "from", "reply_to", "subject", "preview_text", "html", "text",
+                "template_id", "segment_id", "topic_id", "rate_per_minute", "scheduled_at",
+                "created_at", "updated_at", "sent_at")},
+            "id": record["broadcast_id"], "stats": stats or {}, "clicks": clicks or {}})
+
+
+class BroadcastSender:
+    """Works one chunk of a broadcast per queue record, then queues the next chunk."""
+
+    def __init__(self, store: BroadcastStore, emails: BatchSender,
+                 suppressions: SuppressionCheck, templates: TemplateSource, jobs: Jobs,
+                 log: EmailLog) -> None:
+        self._store = store
+        self._emails = emails
+        self._suppressions = suppressions
+        self._templates = templates
+        self._jobs = jobs
+        self._log = log
+
+    def run(self, job: MarketingJob, principal: Principal, now: datetime) -> str:
+        record = self._store.get_object(job.account_id, "BC", job.object_id)
+        if record is None or record["status"] in ("sent", "cancelled", "draft"):
+            return "done"
+        if record["status"] == "scheduled":
+            wait = int(record["due_at"]) - int(now.timestamp())
+            if wait > 0:  # SQS delays 15 minutes at most: wait again
+                self._jobs.enqueue(job, min(wait, int(SQS_MAX_DELAY.total_seconds())))
+                return "waiting"
+            if self._store.update_object(job.account_id, "BC", job.object_id,
+                                         {"status": "sending"}, ("scheduled",)) is None:
+                return "done"
+        size = min(CHUNK, int(record["rate_per_minute"]))
+        ids, next_cursor = self._store.members_page(job.account_id, record["segment_id"], size,
+                                                    job.cursor)
+        self._send_chunk(principal, record, ids, now)
+        if next_cursor is not None:
+            self._jobs.enqueue(job.model_copy(update={"cursor": next_cursor}),
+                               chunk_delay(size, int(record["rate_per_minute"])))
+            return "chunk"
+        self._store.update_object(job.account_id, "BC", job.object_id,
+                                  {"status": "sent", "sent_at": iso(now)}, ("sending",))
+        return "sent"
+
+    def _send_chunk(self, principal: Principal, record: dict[str, Any], ids: list[str],
+                    now: datetime) -> None:
+        account_id, broadcast_id = principal.account_id, record["broadcast_id"]
+        contacts = self._store.get_contacts(account_id, ids)
+        settled = {r["contact_id"]: r for r in self._store.get_recipients(account_id,
+                                                                          broadcast_id, ids)}
+        for contact_id, marker in list(settled.items()):
+            if marker["status"] != "claimed":
+                continue
+            # A claim without its email: a crash between claim and queue, or a run still busy.
+            if datetime.fromisoformat(marker["claimed_at"]) > now - CLAIM_LEASE:
+                raise RetryableFailure("another run holds claims in this chunk")
+            if not self._settle(principal, broadcast_id, contact_id, marker):
+                self._store.delete_recipient(account_id, broadcast_id, contact_id)
+                del settled[contact_id]
+        todo = [c for c in contacts if c["contact_id"] not in settled]
+        topic = (self._store.get_object(account_id, "TOPIC", record["topic_id"])
+                 if record.get("topic_id") else None)
+        blocked = self._suppressions.suppressed(account_id, [c["email"] for c in todo],
+                                                "marketing") if todo else set()
+        source = _content_of(record, self._templates)
+        outgoing: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for contact in todo:
+            reason = _ineligible(contact, topic, contact["email"] in blocked)
+            marker = {"contact_id": contact["contact_id"], "claimed_at": iso(now),
+                      "status": "claimed" if reason is None else reason[0],
+                      "reason": None if reason is None else reason[1]}
+            if not self._store.claim_recipient(account_id, broadcast_id, contact["contact_id"],
+                                               marker) or reason is not None:
+                continue
+            try:
+                content = render(source, {"contact": template_contact(contact)})
+            except TemplateError as err:
+                self._store.set_recipient(account_id, broadcast_id, contact["contact_id"],
+                                          {"status": "failed", "reason": str(err)})
+                continue
+            outgoing.append((contact, {
+                "from": record["from"], "to": contact["email"], "reply_to": record.get("reply_to"),
+                "subject": content.subject, "html": content.html, "text": content.text,
+                "stream": "marketing", "tags": [{"name": "broadcast", "value": broadcast_id},
+                                                {"name": "contact",
+                                                 "value": contact["contact_id"]}]}))
+        if outgoing:
+            emails = [{k: v for k, v in e.items() if v is not None} for _, e in outgoing]
+            results = self._emails.queue_batch(principal, emails, now).data
+            for (contact, _), result in zip(outgoing, results, strict=True):
+                fields = ({"status": "queued", "message_id": result.id, "status_rank": 1}
+                          if result.id else {"status": "failed",
+                                             "reason": (result.error or {}).get("message")})
+                self._store.set_recipient(account_id, broadcast_id, contact["contact_id"],
+                                          fields)
+
+    def _settle(self, principal: Principal, broadcast_id: str, contact_id: str,
+                marker: dict[str, Any]) -> bool:
+        """Find the email a crashed run may have queued; False if there is none."""
+        cursor: str | None = None
+        for _ in range(10):
+            page = self._log.emails(principal, 100, cursor, {
+                "tag": f"contact:{contact_id}", "from": marker["claimed_at"]})
+            for email in page.data:
+                if {"name": "broadcast", "value": broadcast_id} in email.tags:
+                    self._store.set_recipient(principal.account_id, broadcast_id, contact_id,
+                                              {"status": "queued", "message_id": email.id,
+                                               "status_rank": 1})
+                    return True
+            cursor = page.next_cursor
+            if not page.has_more:
+                break
+        return False
+
+
+def chunk_delay(size: int, rate_per_minute: int) -> int:
+    """Seconds before the next chunk, so that ``size`` emails a chunk keep to the rate."""
+    return min(int(SQS_MAX_DELAY.total_seconds()), 60 * size // rate_per_minute)
+
+
+def _ineligible(contact: dict[str, Any], topic: dict[str, Any] | None,
+                suppressed: bool) -> tuple[str, str] | None:
+    """Why a contact gets nothing (marker status, reason), or None when it may be mailed."""
+    if contact.get("unsubscribed"):
+        return "skipped", "unsubscribed"
+    if contact.get("status") != "subscribed":
+        return "skipped", "pending_confirmation"
+    if topic is not None and not subscribed_to(contact, topic):
+        return "skipped", "topic_opt_out"
+    if suppressed:
+        return "suppressed", "suppressed"
+    return None
