@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     carrier.add_parser("list", help="the carriers this deployment has credentials for")
     carrier.add_parser("push-url", help="the tracking push URL to register with a carrier"
                        ).add_argument("carrier", choices=["usps", "fedex", "dhl", "sandbox"])
+    printing = nouns.add_parser("print", help="the print partner").add_subparsers(
+        dest="verb", required=True)
+    printing.add_parser("partner-key", help="the key (and its id) to give the print partner")
     return parser
 
 
@@ -116,6 +119,10 @@ def run(args: argparse.Namespace) -> Any:
             return {"carrier": args.carrier,
                     "url": f"{base}/webhooks/carriers/{args.carrier}?token="
                            f"{push_token(args.carrier)}"}
+        case ("print", "partner-key"):
+            from chalicelib.tokens import PRINT_PARTNER
+            tokens = wiring.container().tokens
+            return {"key_id": tokens.current_key_id, "key": tokens.partner_key(PRINT_PARTNER)}
     raise SystemExit(f"unknown command {args.noun} {args.verb}")
 
 
