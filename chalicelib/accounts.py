@@ -78,9 +78,11 @@ class AccountService:
     def __init__(self, store: AccountStore,
                  on_close: list[Callable[[str, datetime], None]] | None = None,
                  on_retention_change: Callable[[str, int, datetime], None] | None = None,
-                 erase_now: Callable[[str], bool] | None = None) -> None:
+                 erase_now: Callable[[str], bool] | None = None,
+                 on_resume: list[Callable[[str], None]] | None = None) -> None:
         self._store = store
         self._on_close = on_close or []
+        self._on_resume = on_resume or []
         self._on_retention_change = on_retention_change
         self._erase_now = erase_now
 
@@ -176,6 +178,8 @@ class AccountService:
         """Operator only: after the cause of the bounces or complaints is fixed."""
         self._open_account(account_id)
         self._store.resume_account(account_id)
+        for hook in self._on_resume:  # SMTP credentials get their domains back
+            hook(account_id)
 
     def _open_account(self, account_id: str) -> dict[str, Any]:
         account = self._store.get_account(account_id)
@@ -184,6 +188,13 @@ class AccountService:
         if account["status"] != "active":
             raise AccountClosed(f"account {account_id} is closed")
         return account
+
+
+def sending_stopped(store: AccountStore, account_id: str) -> bool:
+    """Paused by protection, closed, or gone: nothing may be sent for this account."""
+    account = store.get_account(account_id)
+    return (account is None or bool(account.get("sending_paused"))
+            or account.get("status") != "active")
 
 
 def _account_out(account: dict[str, Any]) -> AccountOut:

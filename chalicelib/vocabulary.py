@@ -58,6 +58,9 @@ class FailureReason(StrEnum):
 
     RETRIES_EXHAUSTED = "retries_exhausted"
     QUEUE_UNAVAILABLE = "queue_unavailable"
+    # SES's answer never came (timeout, or the worker died mid-send): it may have been sent,
+    # so it is never sent again.
+    UNKNOWN_OUTCOME = "unknown_outcome"
 
 
 class LetterStatus(StrEnum):

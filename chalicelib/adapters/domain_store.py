@@ -35,6 +35,14 @@ class DynamoDomainStore:
         except ConditionFailed as err:
             raise Conflict(f"{name} is already registered", details=[{"field": "name"}]) from err
 
+    def verified_owner(self, name: str) -> str | None:
+        """The account that holds ``name`` verified, if one does."""
+        claim = self._table.get(f"DOMAINNAME#{name}", "CLAIM")
+        if claim is None:
+            return None
+        record = self.get_by_name(str(claim["account_id"]), name)
+        return str(claim["account_id"]) if record and record["status"] == "verified" else None
+
     def get_by_name(self, account_id: str, name: str) -> Item | None:
         return self._table.get(_pk(account_id), f"DOMAIN#{name}")
 

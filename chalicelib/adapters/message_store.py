@@ -30,6 +30,18 @@ def stat_name(event: dict[str, Any]) -> str:
     return str(event["type"])
 
 
+def stat_counts(event: dict[str, Any]) -> dict[str, int]:
+    """Every daily counter an event adds to. Account protection reads two of them: a send
+    counts its recipients, and permanent bounces are counted apart from transient ones."""
+    counts = {stat_name(event): 1}
+    data = event.get("data") or {}
+    if event["type"] == "sent":
+        counts["recipients_sent"] = int(data.get("recipients") or 1)
+    elif event["type"] == "bounced" and data.get("bounce_type") == "permanent":
+        counts["bounced_permanent"] = 1
+    return counts
+
+
 def _listed(message: dict[str, Any]) -> Item:
     """The message with what the listing index and its filters read."""
     account_id, message_id = message["account_id"], message["message_id"]
@@ -70,6 +82,20 @@ class EventStore:
 
 
 class DynamoMessageStore(EventStore):
+
+    def count_once(self, account_id: str, marker: str, counts: dict[str, int],
+                   now: datetime) -> bool:
+        """Daily counts for an event with no message here (SMTP mail), once per ``marker``
+        (SNS delivers at least once); False if that marker was counted already."""
+        try:
+            self._table.transact([
+                self._table.put_op({"pk": f"ACCT#{account_id}", "sk": f"COUNTED#{marker}"},
+                                   DataClass.RATE_COUNTER, now,
+                                   condition="attribute_not_exists(pk)"),
+                self._stats_op(account_id, counts, now)])
+        except ConditionFailed:
+            return False
+        return True
 
     def _event_item(self, account_id: str, event: dict[str, Any]) -> Item:
         return {"pk": f"ACCT#{account_id}",
@@ -127,7 +153,7 @@ class DynamoMessageStore(EventStore):
         """A provider event, exactly once (its id is derived from the provider's): the event
         and its count always, the status only forward. False if it was already recorded."""
         event_op = self._event_op(account_id, event, now, condition="attribute_not_exists(pk)")
-        stats_op = self._stats_op(account_id, {stat_name(event): 1}, now)
+        stats_op = self._stats_op(account_id, stat_counts(event), now)
         if status is not None:
             status_op = self._table.update_op(
                 _key(account_id, message_id), "SET #s = :s, status_rank = :r, updated_at = :now",
@@ -181,7 +207,8 @@ class DynamoMessageStore(EventStore):
                 condition=("#s IN (:queued, :scheduled) AND "
                            "(attribute_not_exists(due_at) OR due_at <= :now) AND "
                            "(attribute_not_exists(schedule_version) OR schedule_version = :v) "
-                           "AND (attribute_not_exists(claim_until) OR claim_until < :now)"),
+                           "AND (attribute_not_exists(claim_until) OR claim_until < :now) "
+                           "AND attribute_not_exists(sending_at)"),
                 names={"#s": "status"})
             return Claim.CLAIMED
         except ConditionFailed:
@@ -192,11 +219,28 @@ class DynamoMessageStore(EventStore):
         if (current["status"] not in ("queued", "scheduled")
                 or int(current.get("schedule_version", 0)) != schedule_version):
             return Claim.DONE
+        if "sending_at" in current and int(current.get("claim_until", 0)) < now:
+            return Claim.UNKNOWN  # its sender died mid-call: SES may have it
         return Claim.BUSY
 
+    def mark_sending(self, account_id: str, message_id: str, lease_until: int,
+                     now: int) -> bool:
+        """Record that SES is about to be called, while this attempt's claim (``lease_until``)
+        still holds; False if it lapsed (another attempt may own the message now)."""
+        try:
+            self._table.update(_key(account_id, message_id), "SET sending_at = :now",
+                               {":now": now, ":q": "queued", ":sc": "scheduled",
+                                ":lease": lease_until},
+                               condition="#s IN (:q, :sc) AND claim_until = :lease "
+                                         "AND claim_until >= :now",
+                               names={"#s": "status"})
+        except ConditionFailed:
+            return False
+        return True
+
     def release(self, account_id: str, message_id: str) -> None:
-        """Give the claim back after a failure that a retry may fix."""
-        self._table.update(_key(account_id, message_id), "REMOVE claim_until", {})
+        """Give the claim back after a failure that a retry may fix (SES surely lacks it)."""
+        self._table.update(_key(account_id, message_id), "REMOVE claim_until, sending_at", {})
 
     def transition(self, account_id: str, message_id: str, status: str,
                    event: dict[str, Any], now: datetime, fields: dict[str, Any] | None = None,
@@ -221,7 +265,7 @@ class DynamoMessageStore(EventStore):
                                       values, condition=f"#s IN ({', '.join(allowed)})",
                                       names=names),
                 self._event_op(account_id, event, now),
-                self._stats_op(account_id, {stat_name(event): 1}, now),
+                self._stats_op(account_id, stat_counts(event), now),
             ])
         except ConditionFailed:
             return False
@@ -239,7 +283,8 @@ class DynamoMessageStore(EventStore):
                 self._table.update_op(
                     _key(account_id, message_id),
                     "SET #s = :s, updated_at = :now, status_rank = :r REMOVE gsi1pk, gsi1sk",
-                    values, condition="#s IN (:q, :sc) AND (attribute_not_exists(claim_until) "
+                    values, condition="#s IN (:q, :sc) AND attribute_not_exists(sending_at) "
+                                      "AND (attribute_not_exists(claim_until) "
                                       "OR claim_until < :t)", names={"#s": "status"}),
                 self._event_op(account_id, event, now),
                 self._stats_op(account_id, {"cancelled": 1}, now),
