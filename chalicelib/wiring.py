@@ -243,7 +243,8 @@ class Container:
     @cached_property
     def idempotency(self) -> IdempotentRequests:
         from chalicelib.idempotency import IdempotentRequests
-        return IdempotentRequests(self.settings.idempotency_table_name, self.client("dynamodb"))
+        return IdempotentRequests(self.settings.idempotency_table_name, self.client("dynamodb"),
+                                  self.secrets)
 
     @cached_property
     def edge(self) -> ApiEdge:
