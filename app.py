@@ -30,6 +30,8 @@ WEBHOOK_QUEUE = "letterbox-webhooks"
 LETTER_QUEUE = "letterbox-letters"
 SES_EVENTS_QUEUE = "letterbox-ses-events"
 LETTER_DEAD_LETTERS = "letterbox-letters-dlq"
+WEBHOOK_DEAD_LETTERS = "letterbox-webhooks-dlq"
+SES_EVENTS_DEAD_LETTERS = "letterbox-ses-events-dlq"
 
 
 @app.middleware("all")
@@ -72,6 +74,16 @@ def send_dead_letters(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10)
 def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
     return _consume("webhooks", event)
+
+
+@app.on_sqs_message(queue=WEBHOOK_DEAD_LETTERS, batch_size=10)
+def webhook_dead_letters(event: SQSEvent) -> dict[str, Any]:
+    return _consume("webhook_dead_letters", event)
+
+
+@app.on_sqs_message(queue=SES_EVENTS_DEAD_LETTERS, batch_size=10)
+def ses_event_dead_letters(event: SQSEvent) -> dict[str, Any]:
+    return _consume("ses_event_dead_letters", event)
 
 
 @app.on_sqs_message(queue=SES_EVENTS_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)

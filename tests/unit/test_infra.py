@@ -85,3 +85,24 @@ def test_package_is_lean(package_dir: Path) -> None:
     names = zipfile.ZipFile(package_dir / "deployment.zip").namelist()
     assert not any(n.startswith(("moto/", "pytest/", "letterbox/", "tests/")) for n in names)
     assert "app.py" in names and "chalicelib/send.py" in names
+
+
+def test_every_dead_letter_queue_has_a_consumer(sam) -> None:
+    """Bug caught (issue 14 item 14): a dead-letter queue nobody reads (webhook deliveries and
+    SES events sat there until SQS dropped them)."""
+    resources = sam["Resources"]
+    dead = {_logical_id(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+            for q in resources.values()
+            if q["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in q["Properties"]}
+    consumed = {_logical_id(e["Properties"]["Queue"])
+                for f in resources.values() if f["Type"] == "AWS::Serverless::Function"
+                for e in f["Properties"].get("Events", {}).values() if e["Type"] == "SQS"}
+    assert dead and dead <= consumed, f"unread: {dead - consumed}"
+
+
+def _logical_id(arn: object) -> str:
+    """``!GetAtt X.Arn`` (as the packaged template spells it) or ``!Sub "${X.Arn}"``: X."""
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        return str(arn["Fn::GetAtt"][0])
+    text = str(arn["Fn::Sub"] if isinstance(arn, dict) else arn)
+    return text.removeprefix("${").split(".")[0]
