@@ -20,6 +20,7 @@ class DataClass(StrEnum):
     DAILY_STATS = "daily_stats"
     LETTER_ADDRESS = "letter_address"
     LETTER_DOCUMENT = "letter_document"
+    LETTER_DOCUMENT_AHEAD = "letter_document_ahead"
     WEBHOOK_ATTEMPT = "webhook_attempt"
     IDEMPOTENCY = "idempotency"
     RATE_COUNTER = "rate_counter"
@@ -59,6 +60,12 @@ POLICY: tuple[Rule, ...] = (
     Rule(DataClass.LETTER_DOCUMENT, "letter documents", "created", 7,
          "deleted once the carrier has accepted the piece (7-day backstop)",
          s3_prefix="letters/"),
+    # A letter sent later keeps its document until then: its backstop covers the send date.
+    Rule(DataClass.LETTER_DOCUMENT_AHEAD, "documents of letters with a later send date",
+         "created", 187,
+         "deleted once the carrier has accepted the piece (backstop: 187 days, the latest "
+         "send date of 180 days plus the 7 days of an immediate letter)",
+         s3_prefix="letters-ahead/"),
     Rule(DataClass.WEBHOOK_ATTEMPT, "customer webhook attempt log", "attempt", 30, "30 days"),
     Rule(DataClass.IDEMPOTENCY, "idempotency records", "created", 1, "24 hours"),
     Rule(DataClass.RATE_COUNTER, "rate-limit and quota counters (no addresses)", "created", 2,

@@ -10,6 +10,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
+from chalicelib.errors import PermanentFailure
 from chalicelib.carriers.base import (AddressCheck, CarrierError, LetterOrder, PostalAddress,
                                       Shipment, TrackingUpdate)
 from chalicelib.ports import Claim
@@ -182,6 +183,8 @@ class FakeContent:
         self.objects[key] = body
 
     def get(self, key: str) -> bytes:
+        if key not in self.objects:  # as S3ContentStore says NoSuchKey
+            raise PermanentFailure("message content is gone (cancelled or expired)")
         return self.objects[key]
 
     def delete(self, key: str) -> None:
