@@ -17,9 +17,10 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.accounts import Principal
 from chalicelib.clock import iso
-from chalicelib.email_models import (MAX_RAW_BYTES, MAX_SCHEDULE_AHEAD, BatchAccepted, BatchItemResult,
-                                     EmailAccepted, EmailOut, EventOut, OffloadPointer,
-                                     Reschedule, SendCommand, SendEmailRequest)
+from chalicelib.email_models import (MAX_RAW_BYTES, MAX_SCHEDULE_AHEAD, BatchAccepted,
+                                     BatchItemResult, EmailAccepted, EmailOut, EventOut,
+                                     OffloadPointer, Reschedule, SendCommand,
+                                     SendEmailRequest)
 from chalicelib.errors import (AccountPaused, Conflict, DomainNotVerified, Forbidden,
                                LetterboxError, NotFound,
                                PayloadTooLarge, RetryableFailure, ValidationFailed)
