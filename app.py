@@ -91,7 +91,9 @@ def ingest_ses_events(event: SQSEvent) -> dict[str, Any]:
     return _consume("ses_events", event)
 
 
-@app.on_sqs_message(queue=LETTER_QUEUE, batch_size=5)
+# One letter an invocation, within a timeout (60 s, .chalice/config.json) well inside the
+# claim's lease (120 s): a slow print never lets another worker buy the next label again.
+@app.on_sqs_message(queue=LETTER_QUEUE, batch_size=1)
 def submit_letters(event: SQSEvent) -> dict[str, Any]:
     return _consume("letters", event)
 

@@ -106,3 +106,16 @@ def _logical_id(arn: object) -> str:
         return str(arn["Fn::GetAtt"][0])
     text = str(arn["Fn::Sub"] if isinstance(arn, dict) else arn)
     return text.removeprefix("${").split(".")[0]
+
+
+def test_the_letter_worker_fits_inside_its_claim(sam) -> None:
+    """Bug caught (issue 14 item 13): five letters a batch under a 30 s timeout and a 120 s
+    lease, so a slow print let the lease lapse mid-batch and another worker ship again."""
+    from chalicelib.physical_mail import LetterSubmitter
+    lease = LetterSubmitter.__init__.__defaults__[-1]  # type: ignore[index]
+    worker = sam["Resources"]["SubmitLetters"]["Properties"]
+    (source,) = worker["Events"].values()
+    assert source["Properties"]["BatchSize"] == 1
+    assert worker["Timeout"] * 1.5 <= lease
+    queue = sam["Resources"]["LetterQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= worker["Timeout"]
