@@ -26,6 +26,7 @@ class DataClass(StrEnum):
     RATE_COUNTER = "rate_counter"
     SCHEDULED_CONTENT = "scheduled_content"
     ACCOUNT_DATA = "account_data"
+    PENDING_DOMAIN = "pending_domain"
     SUPPRESSION = "suppression"
     PRIVACY_AUDIT = "privacy_audit"
     OPERATIONAL = "operational"
@@ -75,6 +76,8 @@ POLICY: tuple[Rule, ...] = (
          s3_prefix="scheduled/"),
     Rule(DataClass.ACCOUNT_DATA, "account data", "account_closed", 90,
          "while the account is open + 90 days after closure"),
+    Rule(DataClass.PENDING_DOMAIN, "sending domains not yet verified (name, DKIM keys)",
+         "created", 7, "7 days unless verified (then account data)"),
     Rule(DataClass.SUPPRESSION, "suppression entries", "account_closed", 90,
          "while the account is open; after an erasure request only a keyed hash remains"),
     Rule(DataClass.PRIVACY_AUDIT,
