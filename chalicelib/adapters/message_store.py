@@ -50,6 +50,8 @@ def _listed(message: dict[str, Any]) -> Item:
     return {**_key(account_id, message_id), **message, "gsi2pk": f"EMAILS#{account_id}",
             "gsi2sk": message_id, "recipients": recipients,
             "status_rank": STATUS_RANK.get(message["status"], 0),
+            # Privacy export and erasure find a person named only in Reply-To too.
+            "reply_to_addresses": [address_of(m).lower() for m in message.get("reply_to") or []],
             "tag_keys": [f"{t['name']}:{t['value']}" for t in message.get("tags") or []]}
 
 
