@@ -1,9 +1,10 @@
 """Data-subject rights (export and erasure of one recipient's data) and the account export.
 
 Erasure deletes every message addressed to the person, or naming them in Reply-To (a message
-with several recipients goes as a whole: its headers cannot be kept without the address), their events, and any
-stored content; the suppression list keeps only a keyed hash, so the address stays
-suppressed without being stored. Each request leaves an audit record without the address.
+with several recipients goes as a whole: its headers cannot be kept without the address),
+their events, and any stored content; the suppression list keeps only a keyed hash, so the
+address stays suppressed without being stored. Each request leaves an audit record without
+the address.
 """
 
 from __future__ import annotations
