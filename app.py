@@ -35,6 +35,8 @@ LETTER_QUEUE = "letterbox-letters"
 SES_EVENTS_QUEUE = "letterbox-ses-events"
 LETTER_DEAD_LETTERS = "letterbox-letters-dlq"
 MARKETING_QUEUE = "letterbox-marketing"
+WEBHOOK_DEAD_LETTERS = "letterbox-webhooks-dlq"
+SES_EVENTS_DEAD_LETTERS = "letterbox-ses-events-dlq"
 
 
 @app.middleware("all")
@@ -80,12 +82,24 @@ def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
     return _consume("webhooks", event)
 
 
+@app.on_sqs_message(queue=WEBHOOK_DEAD_LETTERS, batch_size=10)
+def webhook_dead_letters(event: SQSEvent) -> dict[str, Any]:
+    return _consume("webhook_dead_letters", event)
+
+
+@app.on_sqs_message(queue=SES_EVENTS_DEAD_LETTERS, batch_size=10)
+def ses_event_dead_letters(event: SQSEvent) -> dict[str, Any]:
+    return _consume("ses_event_dead_letters", event)
+
+
 @app.on_sqs_message(queue=SES_EVENTS_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)
 def ingest_ses_events(event: SQSEvent) -> dict[str, Any]:
     return _consume("ses_events", event)
 
 
-@app.on_sqs_message(queue=LETTER_QUEUE, batch_size=5)
+# One letter an invocation, within a timeout (60 s, .chalice/config.json) well inside the
+# claim's lease (120 s): a slow print never lets another worker buy the next label again.
+@app.on_sqs_message(queue=LETTER_QUEUE, batch_size=1)
 def submit_letters(event: SQSEvent) -> dict[str, Any]:
     return _consume("letters", event)
 

@@ -81,12 +81,14 @@ class AccountService:
                  on_close: list[Callable[[str, datetime], None]] | None = None,
                  on_retention_change: Callable[[str, int, datetime], None] | None = None,
                  erase_now: Callable[[str], bool] | None = None,
-                 cache_seconds: float = 0) -> None:
+                 cache_seconds: float = 0,
+                 on_resume: list[Callable[[str], None]] | None = None) -> None:
         self._store = store
         # key id → (read at, key record, account): a warm Lambda authenticates without a read
         self._cache: dict[str, tuple[float, dict[str, Any], dict[str, Any] | None]] = {}
         self._cache_seconds = cache_seconds
         self._on_close = on_close or []
+        self._on_resume = on_resume or []
         self._on_retention_change = on_retention_change
         self._erase_now = erase_now
 
@@ -214,6 +216,8 @@ class AccountService:
         self.forget(account_id=account_id)
         self._open_account(account_id)
         self._store.resume_account(account_id)
+        for hook in self._on_resume:  # SMTP credentials get their domains back
+            hook(account_id)
 
     def _open_account(self, account_id: str) -> dict[str, Any]:
         account = self._store.get_account(account_id)
@@ -222,6 +226,13 @@ class AccountService:
         if account["status"] != "active":
             raise AccountClosed(f"account {account_id} is closed")
         return account
+
+
+def sending_stopped(store: AccountStore, account_id: str) -> bool:
+    """Paused by protection, closed, or gone: nothing may be sent for this account."""
+    account = store.get_account(account_id)
+    return (account is None or bool(account.get("sending_paused"))
+            or account.get("status") != "active")
 
 
 def _account_out(account: dict[str, Any]) -> AccountOut:

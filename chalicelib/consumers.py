@@ -79,14 +79,31 @@ def process_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return consume(event, context, parse_queue_item, _dead_letter)
 
 
-def _deliver_webhook(delivery: WebhookDelivery) -> str:
-    outcome = wiring.container().webhook_deliverer.deliver(delivery, utcnow())
-    metrics.add_metric(name=f"webhooks_{outcome}", unit="Count", value=1)
-    return outcome
+def _seconds_left(context: Any) -> Callable[[], float] | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return None if remaining is None else (lambda: remaining() / 1000)
 
 
 def process_webhook_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return consume(event, context, WebhookDelivery.model_validate_json, _deliver_webhook)
+    """Each delivery under its POST deadline; those the Lambda has no time left for go back
+    on the queue, so one slow endpoint cannot time the whole batch out."""
+    seconds_left = _seconds_left(context)
+
+    def deliver(delivery: WebhookDelivery) -> str:
+        outcome = wiring.container().webhook_deliverer.deliver(delivery, utcnow(), seconds_left)
+        metrics.add_metric(name=f"webhooks_{outcome}", unit="Count", value=1)
+        return outcome
+    return consume(event, context, WebhookDelivery.model_validate_json, deliver)
+
+
+def _webhook_dead_letter(delivery: WebhookDelivery) -> str:
+    outcome = wiring.container().webhook_deliverer.dead_lettered(delivery, utcnow())
+    metrics.add_metric(name="webhooks_dead_lettered", unit="Count", value=1)
+    return outcome
+
+
+def process_webhook_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return consume(event, context, WebhookDelivery.model_validate_json, _webhook_dead_letter)
 
 
 def _submit_letter(job: LetterJob) -> str:
@@ -147,12 +164,23 @@ def process_marketing_batch(event: dict[str, Any], context: Any) -> dict[str, An
     container = wiring.container()
     return consume(event, context, MarketingJob.model_validate_json, _run_marketing,
                    Backoff(container.marketing_queue, container.settings.retry_base_seconds))
+def _record_dead_ses_event(body: str) -> str:
+    metrics.add_metric(name="ses_events_dead_lettered", unit="Count", value=1)
+    return _record_ses_event(body)
+
+
+def process_ses_event_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SES events that failed five times: one more try each (recording is idempotent); one
+    that fails again stays in the dead-letter queue (14 days) for an operator, and counts."""
+    return consume(event, context, str, _record_dead_ses_event)
 
 
 # app.py's SQS handlers, by batch name: each is one line there.
 SQS_BATCHES: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "send": process_send_batch, "send_dead_letters": process_dead_letters,
     "webhooks": process_webhook_batch, "ses_events": process_ses_event_batch,
+    "webhook_dead_letters": process_webhook_dead_letters,
+    "ses_event_dead_letters": process_ses_event_dead_letters,
     "letters": process_letter_batch, "letter_dead_letters": process_letter_dead_letters,
     "marketing": process_marketing_batch}
 

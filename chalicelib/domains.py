@@ -21,13 +21,16 @@ from chalicelib.dns_records import (Lookup, check_record, expected_records, rota
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import has_prefix, new_id
 from chalicelib.models import DnsRecordOut, DomainCreate, DomainOut, DomainPage, DomainUpdate
+from chalicelib.observability import logger
 
+MAX_PENDING_DOMAINS = 10  # per account: unverified names cost nothing to add, so they are capped
 ALGORITHMS: dict[str, list[Algorithm]] = {"rsa2048": ["rsa-sha256"],
                                           "rsa2048+ed25519": ["rsa-sha256", "ed25519-sha256"]}
 
 
 class DomainStore(Protocol):
     def create(self, account_id: str, record: dict[str, Any], now: datetime) -> None: ...
+    def claim(self, account_id: str, record: dict[str, Any]) -> bool: ...
     def get_by_name(self, account_id: str, name: str) -> dict[str, Any] | None: ...
     def get_by_id(self, account_id: str, domain_id: str) -> dict[str, Any] | None: ...
     def page(self, account_id: str, limit: int,
@@ -86,18 +89,18 @@ class DomainService:
     def create_domain(self, principal: Principal, request: DomainCreate,
                       now: datetime) -> DomainOut:
         domain_id = new_id("dom")
-        keys, rsa_pem = self._new_keys(principal.account_id, domain_id, request.dkim, "active",
-                                       now)
+        keys, _ = self._new_keys(principal.account_id, domain_id, request.dkim, "active", now)
         mail_from = f"{request.mail_from_subdomain}.{request.name}"
         record = {"domain_id": domain_id, "account_id": principal.account_id,
                   "name": request.name, "status": "pending", "dkim": request.dkim,
                   "mail_from": mail_from, "keys": keys, "created_at": iso(now)}
+        pending = [n for n in self._store.names(principal.account_id, verified_only=False)
+                   if n not in self._store.names(principal.account_id)]
+        if len(pending) >= MAX_PENDING_DOMAINS:
+            raise Conflict(f"at most {MAX_PENDING_DOMAINS} domains may wait for verification; "
+                           "verify or delete one first", details=[{"field": "name"}])
+        # Nothing outside this account yet: the name is claimed, and SES told, on verification.
         self._store.create(principal.account_id, record, now)
-        try:
-            self._identities.create(request.name, keys[0]["selector"], rsa_pem, mail_from)
-        except Exception:
-            self._store.delete(principal.account_id, record)  # no half-made domains
-            raise
         return self._out(record)
 
     def _owned(self, principal: Principal, domain_id: str) -> dict[str, Any]:
@@ -118,8 +121,8 @@ class DomainService:
     def delete_domain(self, principal: Principal, domain_id: str) -> None:
         record = self._owned(principal, domain_id)
         self._store.delete(principal.account_id, record)
-        self._identities.delete(record["name"])
-        if record["status"] == "verified":
+        if record["status"] == "verified":  # a pending domain has no SES identity
+            self._identities.delete(record["name"])
             self._changed(principal.account_id)
 
     def forget_identities(self, account_id: str, names: list[str]) -> None:
@@ -136,13 +139,28 @@ class DomainService:
              "status": c.status, "seen": c.seen} for c in checks]}
         if rotation_ready(checks):
             fields["keys"] = self._promote(record, now)
-        became_verified = record["status"] != "verified" and sends_correctly(checks)
+        became_verified = (record["status"] != "verified" and sends_correctly(checks)
+                           and self._claim(principal.account_id, record))
         if became_verified:
             fields.update(status="verified", verified_at=iso(now))
         updated = self._store.update(principal.account_id, record["name"], fields)
         if became_verified:
             self._changed(principal.account_id)
         return self._out(updated)
+
+    def _claim(self, account_id: str, record: dict[str, Any]) -> bool:
+        """The records prove control: take the name and make the SES identity. Held by
+        another account (which proved control first), it stays pending, saying nothing."""
+        if not self._store.claim(account_id, record):
+            logger.warning("verified records for a name another account holds",
+                           extra={"domain_id": record["domain_id"]})
+            return False
+        rsa = next((k for k in record["keys"]
+                    if k["algorithm"] == "rsa-sha256" and k["state"] == "active"), None)
+        if rsa is not None:
+            self._identities.create(record["name"], rsa["selector"],
+                                    self._decrypt(record, rsa), record["mail_from"])
+        return True
 
     def _promote(self, record: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
         keys = []

@@ -114,3 +114,7 @@ class RetryableFailure(Exception):
 
 class PermanentFailure(Exception):
     """The one "give up": the work was refused for good; retrying cannot help."""
+
+
+class OutcomeUnknown(Exception):
+    """A call that may or may not have taken effect (its answer timed out): never repeat it."""

@@ -3,17 +3,31 @@
 Same key and body: the stored response, marked ``Idempotent-Replayed: true``. Same key with
 another body, or while the first request still runs: 409. Records live 24 hours (the
 retention policy's idempotency row). Failed requests are not stored, so they can be retried.
+
+A response that carries a secret (a webhook's ``whsec_``, a password, a key) is stored with
+those fields encrypted under the deployment's KMS key (context: this request's key hash), so
+the table never holds the secret in clear and a replay still returns it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.errors import Conflict, ValidationFailed
 from chalicelib.retention import RULES, DataClass
 
 MAX_KEY_LENGTH = 255
+# Response body fields that hold a secret shown once (webhook secret, SMTP password, API key).
+SECRET_FIELDS = ("secret", "password", "api_key")
+_SEALED = "sealed:"
+
+
+class Sealer(Protocol):
+    def encrypt(self, plaintext: bytes, context: dict[str, str]) -> bytes: ...
+    def decrypt(self, ciphertext: bytes, context: dict[str, str]) -> bytes: ...
 
 
 def check_key(key: str) -> str:
@@ -24,7 +38,8 @@ def check_key(key: str) -> str:
 
 
 class IdempotentRequests:
-    def __init__(self, table_name: str, client: Any) -> None:
+    def __init__(self, table_name: str, client: Any, sealer: Sealer) -> None:
+        self._sealer = sealer
         from aws_lambda_powertools.utilities.idempotency import (DynamoDBPersistenceLayer,
                                                                  IdempotencyConfig)
         days = RULES[DataClass.IDEMPOTENCY].days or 1
@@ -48,10 +63,15 @@ class IdempotentRequests:
         if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
             self._config.register_lambda_context(lambda_context)
 
+        context = {"purpose": "idempotency",
+                   "request": hashlib.sha256(key.encode()).hexdigest()}
+        first: dict[str, Any] = {}
+
         @idempotent_function(data_keyword_argument="request", config=self._config,  # type: ignore[untyped-decorator]
                              persistence_store=self._persistence, key_prefix="letterbox")
         def once(request: dict[str, Any]) -> dict[str, Any]:
-            return compute()
+            first["result"] = compute()
+            return self._seal(first["result"], context)  # what the table keeps
 
         try:
             result: dict[str, Any] = once(request={"key": key, "body": body})
@@ -61,4 +81,26 @@ class IdempotentRequests:
         except IdempotencyAlreadyInProgressError as err:
             raise Conflict("a request with this Idempotency-Key is still in progress",
                            details=[{"field": "Idempotency-Key"}]) from err
-        return result
+        return first["result"] if "result" in first else self._unseal(result, context)
+
+    def _seal(self, response: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:
+        body = response.get("body")
+        if not isinstance(body, dict) or not any(isinstance(body.get(f), str)
+                                                 for f in SECRET_FIELDS):
+            return response
+        sealed = {name: (_SEALED + base64.b64encode(self._sealer.encrypt(
+                      value.encode(), context)).decode()
+                  if name in SECRET_FIELDS and isinstance(value, str) else value)
+                  for name, value in body.items()}
+        return {**response, "body": sealed}
+
+    def _unseal(self, response: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:
+        body = response.get("body")
+        if not isinstance(body, dict):
+            return response
+        clear = {name: (self._sealer.decrypt(base64.b64decode(value[len(_SEALED):]),
+                                             context).decode()
+                        if name in SECRET_FIELDS and isinstance(value, str)
+                        and value.startswith(_SEALED) else value)
+                 for name, value in body.items()}
+        return {**response, "body": clear}

@@ -23,8 +23,8 @@ from chalicelib.carriers.base import (CarrierError, LetterOrder, PostalAddress, 
 from chalicelib.carriers.pacing import Pace, Pacer, track_paced
 from chalicelib.carriers.purchase import PurchaseUnknown, purchase_once
 from chalicelib.clock import iso
-from chalicelib.errors import (Conflict, NotFound, RetryableFailure, ServiceUnavailable,
-                               ValidationFailed)
+from chalicelib.errors import (Conflict, NotFound, PermanentFailure, RetryableFailure,
+                               ServiceUnavailable, ValidationFailed)
 from chalicelib.ids import new_id
 from chalicelib.letter_models import LetterCreate, LetterJob, LetterOut, LetterPage, letter_out
 from chalicelib.ports import CarrierDirectory, Claim, LetterStore
@@ -33,6 +33,9 @@ from chalicelib.vocabulary import (LETTER_STATUS_RANK, SQS_MAX_DELAY, Event, Let
 
 DUE_SHARDS = 4
 MAX_AHEAD = timedelta(days=180)
+# Sent further ahead than this, a document goes under ``letters-ahead/`` (retention.py): the
+# ``letters/`` backstop (7 days) leaves time for carrier retries only.
+DOCUMENT_SAFE_AHEAD = timedelta(days=3)
 L = LetterStatus
 
 
@@ -90,7 +93,9 @@ class LetterService:
         letter_id = new_id("ltr")
         due = max(now + self._window, request.send_date or now)
         document, content_type = request.document()
-        document_key = f"letters/{principal.account_id}/{letter_id}"
+        # The 7-day backstop must not expire a document before its letter is sent.
+        prefix = "letters-ahead" if due - now > DOCUMENT_SAFE_AHEAD else "letters"
+        document_key = f"{prefix}/{principal.account_id}/{letter_id}"
         letter = {"letter_id": letter_id, "account_id": principal.account_id,
                   "status": L.CREATED.value, "carrier": carrier, "description": request.description,
                   "color": request.color, "double_sided": request.double_sided,
@@ -171,6 +176,10 @@ class LetterSubmitter:
         if addresses is None:  # purged while waiting: nothing left to send
             self._store.release(job.account_id, job.letter_id)
             return "missing"
+        try:  # read before buying a label: a label for a document that is gone is waste
+            document = self._content.get(letter["document_key"])
+        except PermanentFailure:
+            return self._document_gone(letter, now)
         carrier = self._carriers.get(letter["carrier"])
         order = LetterOrder(reference=letter["letter_id"], to=PostalAddress.of(addresses["to"]),
                             sender=PostalAddress.of(addresses["from"]),
@@ -205,14 +214,22 @@ class LetterSubmitter:
                                            description=f"accepted by {carrier.name}").item(),
                               now)
         letter = {**letter, "tracking_number": shipment.tracking_number}
-        return self._finish_printing(letter, now, shipment.label_pdf)
+        return self._finish_printing(letter, now, shipment.label_pdf, document)
+
+    def _document_gone(self, letter: dict[str, Any], now: datetime) -> str:
+        self._store.finish(letter["account_id"], letter["letter_id"], L.EXCEPTION,
+                           Event.letter(letter, L.EXCEPTION, now,
+                                        description="the document is gone; no label was "
+                                                    "bought").item(), now, (L.CREATED,))
+        return "document_gone"
 
     def _finish_printing(self, letter: dict[str, Any], now: datetime,
-                         label: bytes | None = None) -> str:
+                         label: bytes | None = None, document: bytes | None = None) -> str:
         """Print once the carrier has the piece, then forget the document."""
         if letter.get("printed_at") or not letter.get("tracking_number"):
             return "done"  # printed already, or never accepted (cancelled, refused)
-        document = self._content.get(letter["document_key"])
+        if document is None:
+            document = self._content.get(letter["document_key"])
         self._printer.print(letter, document, label)
         self._store.set_fields(letter["account_id"], letter["letter_id"],
                                {"printed_at": iso(now)})

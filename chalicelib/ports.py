@@ -21,6 +21,7 @@ class Claim(StrEnum):
     DONE = "done"  # already sent, failed, cancelled, or superseded by a reschedule
     BUSY = "busy"  # another attempt holds the claim, or it is not due yet
     MISSING = "missing"
+    UNKNOWN = "unknown"  # an earlier attempt began sending and never said how it ended
 
 
 class EmailSender(Protocol):

@@ -1,9 +1,10 @@
 """Data-subject rights (export and erasure of one recipient's data) and the account export.
 
-Erasure deletes every message addressed to the person (a message with several recipients
-goes as a whole: its headers cannot be kept without the address), their events, and any
-stored content; the suppression list keeps only a keyed hash, so the address stays
-suppressed without being stored. Each request leaves an audit record without the address.
+Erasure deletes every message addressed to the person, or naming them in Reply-To (a message
+with several recipients goes as a whole: its headers cannot be kept without the address),
+their events, and any stored content; the suppression list keeps only a keyed hash, so the
+address stays suppressed without being stored. Each request leaves an audit record without
+the address.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from chalicelib.models import address_of
 
 # Never leaves the table: keys, index attributes, bookkeeping, and anything secret.
 _INTERNAL = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expiry_bucket",
-             "status_rank", "recipients", "tag_keys", "claim_until", "retention_class"}
+             "status_rank", "recipients", "tag_keys", "claim_until", "retention_class",
+             "reply_to_addresses"}
 _SECRET = re.compile(r"secret|private|ciphertext|password")
 # Sort-key prefix → the item's type in an account export (longest prefix first).
 _TYPES = (("EM#", "#EVT#", "event"), ("EM#", "", "message"),

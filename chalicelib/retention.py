@@ -20,11 +20,13 @@ class DataClass(StrEnum):
     DAILY_STATS = "daily_stats"
     LETTER_ADDRESS = "letter_address"
     LETTER_DOCUMENT = "letter_document"
+    LETTER_DOCUMENT_AHEAD = "letter_document_ahead"
     WEBHOOK_ATTEMPT = "webhook_attempt"
     IDEMPOTENCY = "idempotency"
     RATE_COUNTER = "rate_counter"
     SCHEDULED_CONTENT = "scheduled_content"
     ACCOUNT_DATA = "account_data"
+    PENDING_DOMAIN = "pending_domain"
     SUPPRESSION = "suppression"
     PRIVACY_AUDIT = "privacy_audit"
     OPERATIONAL = "operational"
@@ -72,6 +74,12 @@ POLICY: tuple[Rule, ...] = (
     Rule(DataClass.LETTER_DOCUMENT, "letter documents", "created", 7,
          "deleted once the carrier has accepted the piece (7-day backstop)",
          s3_prefix="letters/"),
+    # A letter sent later keeps its document until then: its backstop covers the send date.
+    Rule(DataClass.LETTER_DOCUMENT_AHEAD, "documents of letters with a later send date",
+         "created", 187,
+         "deleted once the carrier has accepted the piece (backstop: 187 days, the latest "
+         "send date of 180 days plus the 7 days of an immediate letter)",
+         s3_prefix="letters-ahead/"),
     Rule(DataClass.WEBHOOK_ATTEMPT, "customer webhook attempt log", "attempt", 30, "30 days"),
     Rule(DataClass.IDEMPOTENCY, "idempotency records", "created", 1, "24 hours"),
     Rule(DataClass.RATE_COUNTER, "rate-limit and quota counters (no addresses)", "created", 2,
@@ -81,6 +89,8 @@ POLICY: tuple[Rule, ...] = (
          s3_prefix="scheduled/"),
     Rule(DataClass.ACCOUNT_DATA, "account data", "account_closed", 90,
          "while the account is open + 90 days after closure"),
+    Rule(DataClass.PENDING_DOMAIN, "sending domains not yet verified (name, DKIM keys)",
+         "created", 7, "7 days unless verified (then account data)"),
     Rule(DataClass.SUPPRESSION, "suppression entries", "account_closed", 90,
          "while the account is open; after an erasure request only a keyed hash remains"),
     Rule(DataClass.PRIVACY_AUDIT,

@@ -18,9 +18,10 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.accounts import Principal
 from chalicelib.clock import iso
-from chalicelib.email_models import (MAX_RAW_BYTES, BatchAccepted, BatchItemResult,
-                                     EmailAccepted, EmailOut, EventOut, OffloadPointer,
-                                     Reschedule, SendCommand, SendEmailRequest)
+from chalicelib.email_models import (MAX_RAW_BYTES, MAX_SCHEDULE_AHEAD, BatchAccepted,
+                                     BatchItemResult, EmailAccepted, EmailOut, EventOut,
+                                     OffloadPointer, Reschedule, SendCommand,
+                                     SendEmailRequest)
 from chalicelib.errors import (AccountPaused, Conflict, DomainNotVerified, Forbidden,
                                LetterboxError, NotFound,
                                PayloadTooLarge, RetryableFailure, ValidationFailed)
@@ -308,6 +309,14 @@ class EmailService:
                    now: datetime) -> EmailOut:
         message, _ = self._owned(principal, message_id)
         due = max(request.scheduled_at, now)
+        # Its content was stored when it was accepted, under a lifecycle rule counted from
+        # then (retention.py, scheduled_content): a later date would outlive the content.
+        latest = datetime.fromisoformat(message["created_at"].replace("Z", "+00:00")) \
+            + MAX_SCHEDULE_AHEAD
+        if due > latest:
+            raise ValidationFailed(f"scheduled_at may be at most 30 days after the email was "
+                                   f"accepted ({iso(latest)})",
+                                   details=[{"field": "scheduled_at"}])
         version = int(message.get("schedule_version", 0)) + 1
         fields: dict[str, Any] = {"scheduled_at": iso(due), "due_at": int(due.timestamp()),
                                   "schedule_version": version, "updated_at": iso(now),

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from chalicelib.dkim_signing import SigningKey, sign_message
 from chalicelib.email_models import OffloadPointer, SendCommand
-from chalicelib.errors import PermanentFailure, RateLimited, RetryableFailure
+from chalicelib.errors import OutcomeUnknown, PermanentFailure, RateLimited, RetryableFailure
 from chalicelib.mime import Content, build_message
 from chalicelib.models import address_of, domain_of
 from chalicelib.observability import logger
@@ -28,10 +28,16 @@ from chalicelib.vocabulary import EMAIL_WAITING, EmailEventType, Event, FailureR
 CLAIM_LEASE_SECONDS = 900
 
 
+class ClaimLapsed(RetryableFailure):
+    """This attempt's claim expired before it could call SES."""
+
+
 class WorkerMessages(Protocol):
     def claim(self, account_id: str, message_id: str, now: int, lease_seconds: int,
               schedule_version: int = 0) -> Claim: ...
     def release(self, account_id: str, message_id: str) -> None: ...
+    def mark_sending(self, account_id: str, message_id: str, lease_until: int,
+                     now: int) -> bool: ...
     def transition(self, account_id: str, message_id: str, status: str, event: dict[str, Any],
                    now: datetime, fields: dict[str, Any] | None = None,
                    from_status: tuple[str, ...] = ("queued",)) -> bool: ...
@@ -108,6 +114,8 @@ class SendWorker:
                                      CLAIM_LEASE_SECONDS, version)
         if claim is Claim.BUSY:
             raise RetryableFailure("not due yet, or another attempt holds this message")
+        if claim is Claim.UNKNOWN:
+            return self._unknown_outcome(item, now)
         if claim is not Claim.CLAIMED:
             return SendOutcome(message_id, "skipped")
         offload = item.offload_key if isinstance(item, OffloadPointer) else None
@@ -122,11 +130,15 @@ class SendWorker:
                        if offload else item)
             assert isinstance(command, SendCommand)
             outcome = self._deliver(command, now)
+        except ClaimLapsed:
+            raise  # the claim is no longer ours to release
         except RetryableFailure:
             self._messages.release(account_id, message_id)
             if charge is not None and self._quota is not None:
                 self._quota.refund(charge)  # the retry takes it again
             raise
+        except OutcomeUnknown:
+            return self._unknown_outcome(item, now)
         except (PermanentFailure, TemplateError, ValueError) as err:
             logger.warning("send refused", extra={"message_id": message_id,
                                                   "error": type(err).__name__})
@@ -149,6 +161,15 @@ class SendWorker:
             return None, self._quota.take_quota(account_id, 1, now)
         except RateLimited:
             return FailureReason.QUOTA_EXCEEDED.value, None
+
+    def _unknown_outcome(self, item: SendCommand | OffloadPointer, now: datetime) -> SendOutcome:
+        """SES may or may not have the message: surface it as ``failed`` and never resend."""
+        logger.error("send outcome unknown", extra={"message_id": item.message_id})
+        self._finish(item.account_id, item.message_id, EmailEventType.FAILED, now,
+                     reason=FailureReason.UNKNOWN_OUTCOME)
+        if isinstance(item, OffloadPointer):
+            self._content.delete(item.offload_key)
+        return SendOutcome(item.message_id, "failed")
 
     def _finish(self, account_id: str, message_id: str, status: EmailEventType, now: datetime,
                 fields: dict[str, Any] | None = None, command: SendCommand | None = None,
@@ -190,12 +211,16 @@ class SendWorker:
         # SES events carry these tags back: they find the message again (events.py).
         tags = [{"name": "letterbox_account", "value": account_id},
                 *(t.model_dump() for t in command.tags)]
+        lease_until = int(now.timestamp()) + CLAIM_LEASE_SECONDS
+        if not self._messages.mark_sending(account_id, message_id, lease_until,
+                                           int(now.timestamp())):
+            raise ClaimLapsed("another attempt owns this message now")
         ses_id = self._sender.send_raw(message_id, raw, address_of(command.from_), deliver_to,
                                        tags)
         try:
             self._finish(account_id, message_id, EmailEventType.SENT, now, command=command,
                          fields={"ses_message_id": ses_id, "subject": content.subject},
-                         ses_message_id=ses_id)
+                         ses_message_id=ses_id, recipients=len(deliver_to))
         except RetryableFailure:
             # SES has it: a retry would send it twice. Keep the record acked, say so loudly.
             logger.error("sent but not recorded", extra={"message_id": message_id})

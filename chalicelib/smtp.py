@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -51,12 +52,20 @@ class VerifiedDomains(Protocol):
 
 
 class SmtpCredentialService:
+    """A credential's IAM policy allows its account's verified domains while the account may
+    send, and nothing while it is paused (closure deletes the users): SES itself refuses a
+    paused account's SMTP mail, since Letterbox never sees it before SES does."""
+
     def __init__(self, users: SmtpUsers, store: CredentialStore, domains: VerifiedDomains,
-                 region: str) -> None:
+                 region: str, paused: Callable[[str], bool] = lambda account_id: False) -> None:
         self._users = users
         self._store = store
         self._domains = domains
         self._region = region
+        self._paused = paused
+
+    def _allowed(self, account_id: str) -> list[str]:
+        return [] if self._paused(account_id) else self._domains.names(account_id)
 
     def _secret(self, record: dict[str, Any], secret: str) -> SmtpCredentialSecret:
         return SmtpCredentialSecret(
@@ -73,8 +82,8 @@ class SmtpCredentialService:
                ) -> SmtpCredentialSecret:
         credential_id = new_id("smtp")
         user_name = f"lbx-{credential_id}"
-        access_key_id, secret = self._users.create(
-            user_name, principal.account_id, self._domains.names(principal.account_id))
+        allowed = [] if principal.sending_paused else self._allowed(principal.account_id)
+        access_key_id, secret = self._users.create(user_name, principal.account_id, allowed)
         record = {"credential_id": credential_id, "name": name, "iam_user": user_name,
                   "access_key_id": access_key_id, "created_at": iso(now)}
         self._store.put(principal.account_id, record)
@@ -105,10 +114,15 @@ class SmtpCredentialService:
         self._store.delete(principal.account_id, credential_id)
 
     def refresh_policies(self, account_id: str) -> None:
-        """The account's verified domains changed: every credential follows."""
-        domains = self._domains.names(account_id)
+        """The account's verified domains, or its pause, changed: every credential follows."""
+        domains = self._allowed(account_id)
         for record in self._store.list(account_id):
             self._users.set_domains(record["iam_user"], domains)
+
+    def suspend(self, account_id: str) -> None:
+        """The account was paused: its credentials may send nothing until it resumes."""
+        for record in self._store.list(account_id):
+            self._users.set_domains(record["iam_user"], [])
 
     def revoke_all(self, account_id: str, now: datetime) -> None:
         for record in self._store.list(account_id):

@@ -6,6 +6,8 @@ attribute tricks that would reach Python internals.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -31,11 +33,80 @@ class TemplateStore(Protocol):
              cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
 
 
+# Rendering budget, per part: a template is customer code running in the send worker.
+MAX_ITERATIONS = 100_000  # loop iterations, all loops together
+MAX_OUTPUT_CHARS = 2_000_000  # rendered text, and any string or list an operator builds
+MAX_POWER_BITS = 4_096  # an integer ``**`` bigger than this is refused before it is computed
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.iterations = 0
+
+
+_budget: ContextVar[_Budget] = ContextVar("template_budget")
+
+
+class _OverBudget(Exception):
+    """The template went past its rendering budget."""
+
+
+def _budgeted(iterable: Any) -> Iterator[Any]:
+    """Every ``for`` loop runs through this: one shared iteration budget per render."""
+    budget = _budget.get()
+    for item in iterable:
+        budget.iterations += 1
+        if budget.iterations > MAX_ITERATIONS:
+            raise _OverBudget(f"more than {MAX_ITERATIONS} loop iterations")
+        yield item
+
+
+def _sized(value: Any) -> int:
+    return len(value) if isinstance(value, (str, bytes, list, tuple)) else 0
+
+
 @lru_cache(maxsize=2)
 def _environment(html: bool) -> Any:
-    from jinja2 import StrictUndefined
+    from jinja2 import StrictUndefined, nodes
     from jinja2.sandbox import SandboxedEnvironment
-    return SandboxedEnvironment(autoescape=html, undefined=StrictUndefined)
+
+    class BudgetedEnvironment(SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+        budgeted = staticmethod(_budgeted)
+
+        def _parse(self, source: str, name: str | None, filename: str | None) -> Any:
+            tree = super()._parse(source, name, filename)
+            for loop in tree.find_all(nodes.For):
+                loop.iter = nodes.Call(nodes.EnvironmentAttribute("budgeted"), [loop.iter],
+                                       [], None, None, lineno=loop.lineno)
+            return tree
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "*":
+                for seq, times in ((left, right), (right, left)):
+                    if _sized(seq) and isinstance(times, int) and \
+                            _sized(seq) * times > MAX_OUTPUT_CHARS:
+                        raise _OverBudget(f"a repetition longer than {MAX_OUTPUT_CHARS}")
+            if (operator == "**" and isinstance(left, int) and isinstance(right, int)
+                    and abs(left) > 1 and right * abs(left).bit_length() > MAX_POWER_BITS):
+                raise _OverBudget("an integer power too large")
+            return super().call_binop(context, operator, left, right)
+
+    return BudgetedEnvironment(autoescape=html, undefined=StrictUndefined)
+
+
+def _render_part(text: str, html: bool, variables: dict[str, Any]) -> str:
+    token = _budget.set(_Budget())
+    try:
+        chunks, size = [], 0
+        for chunk in _environment(html).from_string(text).generate(variables):
+            size += len(chunk)
+            if size > MAX_OUTPUT_CHARS:
+                raise _OverBudget(f"output longer than {MAX_OUTPUT_CHARS} characters")
+            chunks.append(chunk)
+        return "".join(chunks)
+    finally:
+        _budget.reset(token)
 
 
 def variables_of(source: dict[str, str | None]) -> list[str]:
@@ -55,6 +126,8 @@ def variables_of(source: dict[str, str | None]) -> list[str]:
 
 
 def render(source: dict[str, str | None], variables: dict[str, Any]) -> Content:
+    """Render each part; any failure (Jinja's, the budget's, or Python's own: a division by
+    zero, a type error, a recursion) is a TemplateError naming the part and the reason."""
     from jinja2 import TemplateError as JinjaError
     from jinja2 import UndefinedError
     from jinja2.exceptions import SecurityError
@@ -62,14 +135,24 @@ def render(source: dict[str, str | None], variables: dict[str, Any]) -> Content:
     for part in PARTS:
         text = source.get(part)
         try:
-            rendered[part] = (None if text is None else
-                              _environment(part == "html").from_string(text).render(variables))
+            rendered[part] = None if text is None else _render_part(text, part == "html",
+                                                                    variables)
         except UndefinedError as err:
             raise TemplateError(f"missing variable in {part}: {err.message}") from err
         except SecurityError as err:
             raise TemplateError(f"{part} tried an operation the sandbox forbids") from err
+        except _OverBudget as err:
+            raise TemplateError(f"{part} exceeded the rendering budget: {err}") from err
         except JinjaError as err:
             raise TemplateError(f"{part} could not be rendered: {err.message}") from err
+        except RecursionError as err:
+            raise TemplateError(f"{part} recursed too deeply") from err
+        except (MemoryError, OverflowError) as err:
+            raise TemplateError(f"{part} exceeded the rendering budget: "
+                                f"{type(err).__name__}") from err
+        except Exception as err:  # customer code: any error at all is the template's
+            raise TemplateError(f"{part} could not be rendered: {type(err).__name__}: "
+                                f"{str(err)[:200]}") from err
     subject = (rendered["subject"] or "").replace("\r", " ").replace("\n", " ").strip()
     return Content(subject=subject, html=rendered["html"], text=rendered["text"])
 

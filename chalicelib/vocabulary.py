@@ -73,6 +73,9 @@ class FailureReason(StrEnum):
     ACCOUNT_PAUSED = "account_paused"
     ACCOUNT_CLOSED = "account_closed"
     QUOTA_EXCEEDED = "quota_exceeded"
+    # SES's answer never came (timeout, or the worker died mid-send): it may have been sent,
+    # so it is never sent again.
+    UNKNOWN_OUTCOME = "unknown_outcome"
 
 
 class LetterStatus(StrEnum):
@@ -138,9 +141,12 @@ class Event:
     @classmethod
     def email(cls, message_id: str, kind: EmailEventType, now: datetime, *,
               recipient: str | None = None, tags: list[dict[str, str]] | None = None,
-              metadata: dict[str, str] | None = None, **data: Any) -> Event:
-        """An event Letterbox itself records about an email (queued, sent, opened…)."""
-        return cls(new_id("evt"), kind.value, iso(now), message_id=message_id,
+              metadata: dict[str, str] | None = None, dedupe: tuple[int, str] | None = None,
+              **data: Any) -> Event:
+        """An event Letterbox itself records about an email (queued, sent, opened…).
+        ``dedupe`` (a moment in ms, a seed) derives the id: a repeat of it is the same event."""
+        event_id = derived_id("evt", *dedupe) if dedupe else new_id("evt")
+        return cls(event_id, kind.value, iso(now), message_id=message_id,
                    recipient=recipient, tags=tags or [], metadata=metadata or {}, data=data)
 
     @classmethod

@@ -4,6 +4,11 @@ Each event goes to every enabled endpoint whose filter matches, from its own que
 with the endpoint's ``whsec_`` secret (and the previous one for a day after a rotation).
 Failed deliveries retry on a fixed schedule over about 27 hours; when the last try fails the
 endpoint is disabled (and says why). Every attempt is logged for 30 days.
+
+One POST has one overall deadline (``adapters/webhook_http.py``); an endpoint that runs past
+it ``SLOW_STRIKES`` times in a row is disabled, so it cannot keep eating the worker's time.
+A delivery that the Lambda has no time left for goes back on the queue untouched, and one
+that still reaches the dead-letter queue counts as a failed attempt (retried, then disabled).
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from chalicelib.models import (EVENT_TYPES, WebhookAttemptList, WebhookAttemptOu
 # Seconds after a failure before the next try: 8 tries over about 27.6 hours.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 ROTATION_OVERLAP_SECONDS = 24 * 3600
+POST_DEADLINE_SECONDS = 10  # one POST, all phases (the poster enforces it)
+SLOW_STRIKES = 3  # deliveries in a row past the deadline before the endpoint is disabled
+DEADLINE_EXCEEDED = "deadline_exceeded"  # the poster's error for a POST past its deadline
 SQS_MAX_DELAY = int(QUEUE_MAX_DELAY.total_seconds())
 
 
@@ -276,11 +284,15 @@ class WebhookDeliverer:
         return " ".join(sign(self._secrets.decrypt(bytes(c), context).decode(), message_id,
                              timestamp, body) for c in ciphertexts)
 
-    def deliver(self, delivery: WebhookDelivery, now: datetime) -> str:
+    def deliver(self, delivery: WebhookDelivery, now: datetime,
+                seconds_left: Callable[[], float] | None = None) -> str:
         wait = delivery.due_at - int(now.timestamp())
         if wait > 0:  # SQS delays reach 15 minutes; longer waits hop
             self._queue.enqueue(delivery, min(wait, SQS_MAX_DELAY))
             return "waiting"
+        if seconds_left is not None and seconds_left() < POST_DEADLINE_SECONDS + 2:
+            self._queue.enqueue(delivery)  # this Lambda could not finish it: another will
+            return "deferred"
         hook = self._store.get(delivery.account_id, delivery.webhook_id)
         if hook is None or hook["status"] != "enabled":
             return "dropped"
@@ -299,7 +311,36 @@ class WebhookDeliverer:
             "status_code": result.status, "ok": result.ok, "error": result.error,
             "duration_ms": result.duration_ms, "timestamp": iso(now)}, now)
         if result.ok:
+            if hook.get("slow_strikes"):
+                self._store.update(delivery.account_id, delivery.webhook_id, {"slow_strikes": 0})
             return "delivered"
+        if result.error == DEADLINE_EXCEEDED and self._too_slow(delivery, hook):
+            return "disabled"
+        return self._failed(delivery, now)
+
+    def _too_slow(self, delivery: WebhookDelivery, hook: dict[str, Any]) -> bool:
+        strikes = int(hook.get("slow_strikes", 0)) + 1
+        fields: dict[str, Any] = {"slow_strikes": strikes}
+        if strikes >= SLOW_STRIKES:
+            fields.update(status="disabled", disabled_reason=(
+                f"{strikes} deliveries in a row took longer than {POST_DEADLINE_SECONDS} s"))
+        self._store.update(delivery.account_id, delivery.webhook_id, fields)
+        return strikes >= SLOW_STRIKES
+
+    def dead_lettered(self, delivery: WebhookDelivery, now: datetime) -> str:
+        """A delivery that never completed (its Lambda died or timed out each time): a
+        failed attempt like any other, so it is retried on schedule, then disables."""
+        self._store.log_attempt(delivery.account_id, {
+            "attempt_id": new_id("wha"), "webhook_id": delivery.webhook_id,
+            "event_id": delivery.event_id, "attempt": delivery.attempt, "status_code": None,
+            "ok": False, "error": "never_completed", "duration_ms": 0,
+            "timestamp": iso(now)}, now)
+        hook = self._store.get(delivery.account_id, delivery.webhook_id)
+        if hook is None or hook["status"] != "enabled":
+            return "dropped"
+        return self._failed(delivery, now)
+
+    def _failed(self, delivery: WebhookDelivery, now: datetime) -> str:
         if delivery.attempt > len(RETRY_SCHEDULE):
             self._store.update(delivery.account_id, delivery.webhook_id, {
                 "status": "disabled",

@@ -10,7 +10,7 @@ client.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, get_settings
@@ -65,18 +65,22 @@ class Container:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def client(self, service: str) -> Any:
-        """A boto3 client; ``AWS_ENDPOINT_URL`` points all of them at moto in local mode."""
+    def client(self, service: str, attempts: int = 4) -> Any:
+        """A boto3 client; ``AWS_ENDPOINT_URL`` points all of them at moto in local mode.
+
+        ``attempts`` counts the first call (botocore's ``max_attempts`` counts only retries);
+        1 for calls that must never be repeated blindly (an SES send whose answer timed out
+        may have been accepted)."""
         cache = self.__dict__.setdefault("_clients", {})
-        if service not in cache:
+        if (service, attempts) not in cache:
             import boto3  # deferred: a cold start pays for boto3 only on first AWS call
             from botocore.config import Config
 
-            config = Config(retries={"mode": "standard", "max_attempts": 3},
+            config = Config(retries={"mode": "standard", "total_max_attempts": attempts},
                             connect_timeout=3, read_timeout=10)
-            cache[service] = boto3.session.Session().client(
+            cache[(service, attempts)] = boto3.session.Session().client(
                 service, region_name=self.settings.region, config=config)
-        return cache[service]
+        return cache[(service, attempts)]
 
     @cached_property
     def table(self) -> DynamoTable:
@@ -160,14 +164,14 @@ class Container:
 
     @cached_property
     def printer(self) -> Printer | None:
-        from chalicelib.adapters.secrets import DeploymentSecret
         from chalicelib.adapters.printing import LocalPrinter, PartnerPrinter
+        from chalicelib.tokens import PRINT_PARTNER
         if self.settings.letters_dir is not None:
             return LocalPrinter(self.settings.letters_dir)
-        if self.settings.print_endpoint_url:
-            secret = DeploymentSecret(self.client("secretsmanager"),
-                                      self.settings.signing_secret_arn)
-            return PartnerPrinter(self.settings.print_endpoint_url, secret.value())
+        if self.settings.print_endpoint_url:  # its own derived key, never a root key
+            return PartnerPrinter(self.settings.print_endpoint_url,
+                                  self.tokens.partner_key(PRINT_PARTNER).encode(),
+                                  self.tokens.current_key_id)
         return None
 
     @cached_property
@@ -243,7 +247,8 @@ class Container:
             on_close=[self.domain_store.start_closure_clock, self.smtp.revoke_all,
                       self._close_dashboard_users],
             on_retention_change=RetentionChange(self.retention_days, self.purge_store),
-            erase_now=EraseNow(self.purger), cache_seconds=self.settings.auth_cache_seconds)
+            erase_now=EraseNow(self.purger), cache_seconds=self.settings.auth_cache_seconds,
+            on_resume=[self.smtp.refresh_policies])
 
     def _close_dashboard_users(self, account_id: str, now: datetime) -> None:
         """Closure ends dashboard sessions; built only then (argon2 stays off cold starts)."""
@@ -280,7 +285,8 @@ class Container:
     @cached_property
     def idempotency(self) -> IdempotentRequests:
         from chalicelib.idempotency import IdempotentRequests
-        return IdempotentRequests(self.settings.idempotency_table_name, self.client("dynamodb"))
+        return IdempotentRequests(self.settings.idempotency_table_name, self.client("dynamodb"),
+                                  self.secrets)
 
     @cached_property
     def edge(self) -> ApiEdge:
@@ -319,9 +325,11 @@ class Container:
                                {self.settings.ses_events_topic_arn})
         protection = AccountProtection(
             self.logs, self.accounts, self.settings.protection_min_volume,
-            self.settings.protection_bounce_rate, self.settings.protection_complaint_rate)
+            self.settings.protection_bounce_rate, self.settings.protection_complaint_rate,
+            on_paused=[self.smtp.suspend])
         return ProviderEventService(verifier, self.message_store, self.suppressions,
-                                    SnsSubscriptions(self.client("sns")), [protection])
+                                    SnsSubscriptions(self.client("sns")), [protection],
+                                    domain_owners=self.domain_store)
 
     @cached_property
     def emails(self) -> EmailService:
@@ -367,12 +375,14 @@ class Container:
     def smtp(self) -> SmtpCredentialService:
         from chalicelib.adapters.credential_store import DynamoCredentialStore
         from chalicelib.adapters.iam import IamSmtpUsers
+        from chalicelib.accounts import sending_stopped
         from chalicelib.smtp import SmtpCredentialService
         users = IamSmtpUsers(self.client("iam"), self.settings.smtp_user_path
                              or f"/letterbox/{self.settings.stage}/smtp/",
                              self.settings.smtp_permissions_boundary)
         return SmtpCredentialService(users, DynamoCredentialStore(self.table), self.domain_store,
-                                     self.settings.region)
+                                     self.settings.region,
+                                     paused=partial(sending_stopped, self.account_store))
 
     @cached_property
     def keyring(self) -> DomainKeyring:
@@ -382,7 +392,7 @@ class Container:
     @cached_property
     def email_sender(self) -> EmailSender:
         from chalicelib.adapters.ses import OutboxRecorder, SesEmailSender
-        sender: EmailSender = SesEmailSender(self.client("sesv2"),
+        sender: EmailSender = SesEmailSender(self.client("sesv2", attempts=1),
                                              self.settings.ses_configuration_set)
         if self.settings.outbox_dir is not None:
             sender = OutboxRecorder(sender, self.settings.outbox_dir)

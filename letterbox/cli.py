@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
         dest="verb", required=True)
     letters.add_parser("poll", help="local mode: poll the carriers' tracking now (within "
                                     "each carrier's per-second and per-day pace)")
+    printing = nouns.add_parser("print", help="the print partner").add_subparsers(
+        dest="verb", required=True)
+    printing.add_parser("partner-key", help="the key (and its id) to give the print partner")
     return parser
 
 
@@ -198,6 +201,10 @@ def run(args: argparse.Namespace) -> Any:
                 raise CliError("letters poll is for local mode; deployed stacks poll on "
                                "their schedule")
             return {"recorded": wiring.container().letter_tracker.poll(now, everything=True)}
+        case ("print", "partner-key"):
+            from chalicelib.tokens import PRINT_PARTNER
+            tokens = wiring.container().tokens
+            return {"key_id": tokens.current_key_id, "key": tokens.partner_key(PRINT_PARTNER)}
     raise CliError(f"unknown command {args.noun} {args.verb}")
 
 

@@ -10,6 +10,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
+from chalicelib.errors import PermanentFailure
 from chalicelib.carriers.base import (AddressCheck, CarrierError, LetterOrder, PostalAddress,
                                       Shipment, TrackingUpdate)
 from chalicelib.ports import Claim
@@ -90,11 +91,22 @@ class FakeMessageStore:
             return Claim.DONE
         if message.get("due_at", 0) > now or message.get("claim_until", 0) >= now:
             return Claim.BUSY
+        if "sending_at" in message:
+            return Claim.UNKNOWN
         message["claim_until"] = now + lease_seconds
         return Claim.CLAIMED
 
+    def mark_sending(self, account_id: str, message_id: str, lease_until: int,
+                     now: int) -> bool:
+        message = self.messages[(account_id, message_id)]
+        if message.get("claim_until") != lease_until or lease_until < now:
+            return False
+        message["sending_at"] = now
+        return True
+
     def release(self, account_id: str, message_id: str) -> None:
         self.messages[(account_id, message_id)].pop("claim_until", None)
+        self.messages[(account_id, message_id)].pop("sending_at", None)
 
     def transition(self, account_id: str, message_id: str, status: str, event: dict[str, Any],
                    now: Any, fields: dict[str, Any] | None = None,
@@ -171,6 +183,8 @@ class FakeContent:
         self.objects[key] = body
 
     def get(self, key: str) -> bytes:
+        if key not in self.objects:  # as S3ContentStore says NoSuchKey
+            raise PermanentFailure("message content is gone (cancelled or expired)")
         return self.objects[key]
 
     def delete(self, key: str) -> None:

@@ -70,10 +70,23 @@ def stat_name(event: dict[str, Any]) -> str:
     return str(event["type"])
 
 
+def stat_counts(event: dict[str, Any]) -> dict[str, int]:
+    """Every daily counter an event adds to. Account protection reads two of them: a send
+    counts its recipients, and permanent bounces are counted apart from transient ones."""
+    counts = {stat_name(event): 1}
+    data = event.get("data") or {}
+    if event["type"] == "sent":
+        counts["recipients_sent"] = int(data.get("recipients") or 1)
+    elif event["type"] == "bounced" and data.get("bounce_type") == "permanent":
+        counts["bounced_permanent"] = 1
+    return counts
+
+
 def tally(events: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for event in events:
-        counts[stat_name(event)] = counts.get(stat_name(event), 0) + 1
+        for name, count in stat_counts(event).items():
+            counts[name] = counts.get(name, 0) + count
     return counts
 
 
@@ -86,6 +99,8 @@ def _listed(message: dict[str, Any]) -> Item:
             "gsi2pk": f"EMAILS#{account_id}#{shard_of(message_id)}",
             "gsi2sk": message_id, "recipients": recipients,
             "status_rank": STATUS_RANK.get(message["status"], 0),
+            # Privacy export and erasure find a person named only in Reply-To too.
+            "reply_to_addresses": [address_of(m).lower() for m in message.get("reply_to") or []],
             "tag_keys": [f"{t['name']}:{t['value']}" for t in message.get("tags") or []]}
 
 
@@ -123,6 +138,18 @@ class EventStore:
 
 
 class DynamoMessageStore(EventStore):
+
+    def count_once(self, account_id: str, marker: str, counts: dict[str, int],
+                   now: datetime) -> bool:
+        """Daily counts for an event with no message here (SMTP mail), once per ``marker``
+        (SNS delivers at least once); False if that marker was counted already."""
+        try:  # the marker first, then a sharded count: no shared item in a transaction
+            self._table.put({"pk": f"ACCT#{account_id}", "sk": f"COUNTED#{marker}"},
+                            DataClass.RATE_COUNTER, now, condition="attribute_not_exists(pk)")
+        except ConditionFailed:
+            return False
+        self._count(account_id, counts, now)
+        return True
 
     def _event_item(self, account_id: str, event: dict[str, Any]) -> Item:
         message_id = event["message_id"]
@@ -199,7 +226,7 @@ class DynamoMessageStore(EventStore):
             self._put_event(account_id, event, now, condition="attribute_not_exists(pk)")
         except ConditionFailed:
             return False  # seen before
-        self._count(account_id, {stat_name(event): 1}, now)
+        self._count(account_id, stat_counts(event), now)
         self._published(account_id, [event])
         return True
 
@@ -246,7 +273,8 @@ class DynamoMessageStore(EventStore):
                 condition=("#s IN (:queued, :scheduled) AND "
                            "(attribute_not_exists(due_at) OR due_at <= :now) AND "
                            "(attribute_not_exists(schedule_version) OR schedule_version = :v) "
-                           "AND (attribute_not_exists(claim_until) OR claim_until < :now)"),
+                           "AND (attribute_not_exists(claim_until) OR claim_until < :now) "
+                           "AND attribute_not_exists(sending_at)"),
                 names={"#s": "status"})
             return Claim.CLAIMED
         except ConditionFailed:
@@ -257,11 +285,28 @@ class DynamoMessageStore(EventStore):
         if (current["status"] not in ("queued", "scheduled")
                 or int(current.get("schedule_version", 0)) != schedule_version):
             return Claim.DONE
+        if "sending_at" in current and int(current.get("claim_until", 0)) < now:
+            return Claim.UNKNOWN  # its sender died mid-call: SES may have it
         return Claim.BUSY
 
+    def mark_sending(self, account_id: str, message_id: str, lease_until: int,
+                     now: int) -> bool:
+        """Record that SES is about to be called, while this attempt's claim (``lease_until``)
+        still holds; False if it lapsed (another attempt may own the message now)."""
+        try:
+            self._table.update(_key(account_id, message_id), "SET sending_at = :now",
+                               {":now": now, ":q": "queued", ":sc": "scheduled",
+                                ":lease": lease_until},
+                               condition="#s IN (:q, :sc) AND claim_until = :lease "
+                                         "AND claim_until >= :now",
+                               names={"#s": "status"})
+        except ConditionFailed:
+            return False
+        return True
+
     def release(self, account_id: str, message_id: str) -> None:
-        """Give the claim back after a failure that a retry may fix."""
-        self._table.update(_key(account_id, message_id), "REMOVE claim_until", {})
+        """Give the claim back after a failure that a retry may fix (SES surely lacks it)."""
+        self._table.update(_key(account_id, message_id), "REMOVE claim_until, sending_at", {})
 
     def transition(self, account_id: str, message_id: str, status: str,
                    event: dict[str, Any], now: datetime, fields: dict[str, Any] | None = None,
@@ -286,7 +331,7 @@ class DynamoMessageStore(EventStore):
         except ConditionFailed:
             return False
         self._put_event(account_id, event, now)
-        self._count(account_id, {stat_name(event): 1}, now)
+        self._count(account_id, stat_counts(event), now)
         self._published(account_id, [event])
         return True
 
@@ -301,7 +346,8 @@ class DynamoMessageStore(EventStore):
                 self._table.update_op(
                     _key(account_id, message_id),
                     "SET #s = :s, updated_at = :now, status_rank = :r REMOVE gsi1pk, gsi1sk",
-                    values, condition="#s IN (:q, :sc) AND (attribute_not_exists(claim_until) "
+                    values, condition="#s IN (:q, :sc) AND attribute_not_exists(sending_at) "
+                                      "AND (attribute_not_exists(claim_until) "
                                       "OR claim_until < :t)", names={"#s": "status"}),
                 self._event_op(account_id, event, now),
             ])  # both items are this message's own: no shared item in the transaction

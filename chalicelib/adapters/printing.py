@@ -2,7 +2,10 @@
 
 Locally, the document and its label are written to ``.letterbox/letters/`` (like the
 email outbox). Deployed, they are posted to the print partner's HTTPS endpoint, signed with
-HMAC-SHA256 over ``<timestamp>.<body>`` so the partner can check the sender.
+HMAC-SHA256 over ``<timestamp>.<body>`` with a key derived for the partner alone
+(``letterbox print partner-key``), never the deployment's signing secret: whoever holds the
+partner key can sign print requests and nothing else. ``Letterbox-Key-Id`` names the root
+key it was derived from, so the partner can hold two while the deployment rotates.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ class LocalPrinter:
 
 
 class PartnerPrinter:
-    def __init__(self, url: str, secret: bytes) -> None:
+    def __init__(self, url: str, key: bytes, key_id: str) -> None:
         self._url = url
-        self._secret = secret
+        self._key = key
+        self._key_id = key_id
 
     def print(self, letter: dict[str, Any], document: bytes, label: bytes | None) -> None:
         import requests
@@ -48,10 +52,11 @@ class PartnerPrinter:
             "document": base64.b64encode(document).decode(),
             "label": base64.b64encode(label).decode() if label else None}).encode()
         stamp = str(int(time.time()))
-        signature = hmac.new(self._secret, stamp.encode() + b"." + body, hashlib.sha256)
+        signature = hmac.new(self._key, stamp.encode() + b"." + body, hashlib.sha256)
         try:
             response = requests.post(self._url, data=body, timeout=15, headers={
                 "Content-Type": "application/json", "Letterbox-Timestamp": stamp,
+                "Letterbox-Key-Id": self._key_id,
                 "Letterbox-Signature": f"v1={signature.hexdigest()}"})
         except requests.RequestException as err:
             raise RetryableFailure("the print partner could not be reached") from err

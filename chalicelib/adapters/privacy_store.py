@@ -20,16 +20,18 @@ class DynamoPrivacyStore:
 
     def messages_to(self, account_id: str, address: str) -> list[Item]:
         """Messages of this account with ``address`` among their recipients (any of to, cc,
-        bcc): the account's own listing index, never a table scan."""
-        found: list[Item] = []
-        cursor = None
-        while True:
-            page, cursor = self._table.merged_index_page(
-                listing_keys("EMAILS", account_id), "0", "~", 500, cursor,
-                filters={"recipients": ("contains", address)})
-            found.extend(page)
-            if cursor is None:
-                return found
+        bcc) or in their Reply-To: the account's own listing index, never a table scan."""
+        found: dict[str, Item] = {}
+        for attribute in ("recipients", "reply_to_addresses"):
+            cursor = None
+            while True:
+                page, cursor = self._table.merged_index_page(
+                    listing_keys("EMAILS", account_id), "0", "~", 500, cursor,
+                    filters={attribute: ("contains", address)})
+                found.update((item["message_id"], item) for item in page)
+                if cursor is None:
+                    break
+        return list(found.values())
 
     def timeline(self, account_id: str, message_id: str) -> list[Item]:
         """The message item and its events."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (ClientError, ConnectionClosedError, ConnectTimeoutError,
+                                 EndpointConnectionError, ReadTimeoutError)
 
-from chalicelib.errors import PermanentFailure, RetryableFailure
+from chalicelib.errors import OutcomeUnknown, PermanentFailure, RetryableFailure
 from chalicelib.ports import EmailSender
 
 _TRANSIENT = {"Throttling", "ThrottlingException", "TooManyRequestsException",
@@ -33,8 +34,12 @@ class SesEmailSender:
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
-        try:
+        try:  # the client makes one attempt: a repeated send could deliver the mail twice
             response = self._client.send_email(**request)
+        except (ConnectTimeoutError, EndpointConnectionError) as err:
+            raise RetryableFailure("ses unreachable") from err  # the request never left
+        except (ReadTimeoutError, ConnectionClosedError) as err:
+            raise OutcomeUnknown("ses did not answer") from err  # SES may have accepted it
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "")
             status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)

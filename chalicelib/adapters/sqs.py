@@ -10,6 +10,26 @@ from pydantic import BaseModel
 from chalicelib.errors import RetryableFailure
 
 
+# SQS limits a batch's total payload (the sum of its bodies) as it does a single message.
+BATCH_BYTES = 262_144
+BATCH_ENTRIES = 10
+
+
+def _packed(bodies: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
+    """Consecutive chunks, each within SQS's entry count and total size (a body too big on
+    its own goes alone, for SQS to refuse by itself)."""
+    chunks: list[list[tuple[str, int]]] = []
+    size = 0
+    for body, delay in bodies:
+        length = len(body.encode())
+        if not chunks or len(chunks[-1]) == BATCH_ENTRIES or size + length > BATCH_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append((body, delay))
+        size += length
+    return chunks
+
+
 class SqsQueue:
     def __init__(self, client: Any, queue_url: str) -> None:
         self._client = client
@@ -25,13 +45,14 @@ class SqsQueue:
         return str(response["MessageId"])
 
     def enqueue_many(self, commands: list[tuple[BaseModel, int]]) -> list[str | None]:
-        """SendMessageBatch, ten at a time; None where SQS refused an entry."""
+        """SendMessageBatch in chunks of at most ten entries and ``BATCH_BYTES`` of bodies;
+        None where SQS refused an entry."""
+        bodies = [(c.model_dump_json(by_alias=True), max(0, min(delay, 900)))
+                  for c, delay in commands]
         results: list[str | None] = []
-        for start in range(0, len(commands), 10):
-            chunk = commands[start:start + 10]
-            entries = [{"Id": str(i), "MessageBody": c.model_dump_json(by_alias=True),
-                        "DelaySeconds": max(0, min(delay, 900))}
-                       for i, (c, delay) in enumerate(chunk)]
+        for chunk in _packed(bodies):
+            entries = [{"Id": str(i), "MessageBody": body, "DelaySeconds": delay}
+                       for i, (body, delay) in enumerate(chunk)]
             try:
                 response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
             except ClientError:

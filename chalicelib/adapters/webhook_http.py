@@ -5,14 +5,21 @@ resolved once and every address must be public (no private, loopback, link-local
 reserved ranges, so no 169.254.169.254, nor IPv6 forms that embed an IPv4 address: NAT64,
 6to4, Teredo, mapped, compatible; chalicelib/destinations.py). The connection then goes to exactly
 that address, with TLS verified against the hostname, so DNS cannot swap in another.
+
+Each POST has one overall deadline (connect, TLS, request, status line and headers): a
+socket timeout alone restarts with every byte, so an endpoint that trickles its headers
+could hold the delivery Lambda for as long as it likes. A timer shuts the socket down at the
+deadline whatever phase it is in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -50,22 +57,65 @@ def resolve_public(host: str, port: int, allow_loopback: bool) -> str:
     return sorted(addresses)[0]
 
 
+DEADLINE_EXCEEDED = "deadline_exceeded"  # the webhook service's name for it too
+
+
+class _Deadline:
+    """Shuts a connection's socket down when the POST's time is up."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._timer: threading.Timer | None = None
+
+    def left(self) -> float:
+        return max(0.01, self.at - time.monotonic())
+
+    def watch(self, sock: socket.socket) -> None:
+        def expire() -> None:
+            self.expired = True
+            with contextlib.suppress(OSError):  # already closed: nothing to wake
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked recv or handshake
+        self._timer = threading.Timer(self.left(), expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """HTTP to a given IP under a deadline (local mode's loopback endpoints only)."""
+
+    def __init__(self, ip: str, port: int, deadline: _Deadline) -> None:
+        super().__init__(ip, port, timeout=deadline.left())
+        self._deadline = deadline
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.host, self.port), self._deadline.left())
+        self._deadline.watch(self.sock)
+
+
 class _PinnedHTTPS(http.client.HTTPSConnection):
     """HTTPS to a given IP, with SNI and certificate checks for the real hostname."""
 
-    def __init__(self, hostname: str, ip: str, port: int, timeout: float) -> None:
-        super().__init__(ip, port, timeout=timeout, context=ssl.create_default_context())
+    def __init__(self, hostname: str, ip: str, port: int, deadline: _Deadline) -> None:
+        super().__init__(ip, port, timeout=deadline.left(),
+                         context=ssl.create_default_context())
         self._hostname = hostname
+        self._deadline = deadline
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
+        sock = socket.create_connection((self.host, self.port), self._deadline.left())
+        self._deadline.watch(sock)
         self.sock = self._context.wrap_socket(sock, server_hostname=self._hostname)  # type: ignore[attr-defined]
 
 
 class PinnedPoster:
     def __init__(self, allow_loopback_http: bool, timeout: float = 10) -> None:
         self._allow_loopback = allow_loopback_http
-        self._timeout = timeout
+        self._timeout = timeout  # the whole POST's, not one socket operation's
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
         started = time.monotonic()
@@ -79,10 +129,11 @@ class PinnedPoster:
         if refusal is not None:  # a literal in any spelling, before any resolution
             raise BlockedDestination(refusal)
         ip = resolve_public(host, port, self._allow_loopback)  # raises BlockedDestination
+        deadline = _Deadline(self._timeout - (time.monotonic() - started))
         if parts.scheme == "https":
-            connection: http.client.HTTPConnection = _PinnedHTTPS(host, ip, port, self._timeout)
+            connection: http.client.HTTPConnection = _PinnedHTTPS(host, ip, port, deadline)
         elif self._allow_loopback and is_loopback(ipaddress.ip_address(ip)):
-            connection = http.client.HTTPConnection(ip, port, timeout=self._timeout)
+            connection = _PinnedHTTP(ip, port, deadline)
         else:
             raise BlockedDestination("webhook URLs must be https")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -95,5 +146,8 @@ class PinnedPoster:
         except (OSError, http.client.HTTPException) as err:
             status, error = None, type(err).__name__
         finally:
+            deadline.cancel()
             connection.close()
+        if status is None and (deadline.expired or time.monotonic() >= deadline.at):
+            status, error = None, DEADLINE_EXCEEDED
         return PostResult(status, error, int((time.monotonic() - started) * 1000))

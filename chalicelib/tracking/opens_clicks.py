@@ -3,6 +3,10 @@
 Links become ``/t/c/<token>`` where the HMAC-signed token seals the destination, so a
 tampered token is a 404 and there is no open redirect. The pixel is ``/t/o/<token>``. No IP
 address is stored; a coarse country only when a trusted header gives one.
+
+Repeated hits are one event: an open per message and recipient, a click per message,
+recipient and link, per ``DEDUPE_SECONDS`` (the event id derives from them, and the write
+is conditional), so a loop on one URL adds no events, counts or webhooks beyond one a minute.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, Protocol
 
 from chalicelib.vocabulary import EmailEventType, Event
 
+DEDUPE_SECONDS = 60
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -72,8 +77,8 @@ class Tokens(Protocol):
 
 class Messages(Protocol):
     def get(self, account_id: str, message_id: str) -> dict[str, Any] | None: ...
-    def record_events(self, account_id: str, events: list[dict[str, Any]],
-                      now: datetime) -> None: ...
+    def apply_event(self, account_id: str, message_id: str, event: dict[str, Any],
+                    status: str | None, now: datetime) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -113,9 +118,15 @@ class TrackingService:
             data["country"] = hit.country
         if kind is EmailEventType.OPENED:
             data["machine_open"] = is_machine_open(hit.user_agent)
-        self._messages.record_events(payload["a"], [Event.email(
-            payload["m"], kind, now, recipient=recipient, tags=message.get("tags"),
-            metadata=message.get("metadata"), **data).item()], now)
+        window = int(now.timestamp()) // DEDUPE_SECONDS * DEDUPE_SECONDS
+        # A privacy proxy's prefetch must not swallow the person's own open: kept apart.
+        seed = (f"{kind.value}:{payload['m']}:{payload.get('r')}:{data.get('url', '')}:"
+                f"{data.get('machine_open', False)}:{window}")
+        event = Event.email(payload["m"], kind, now, recipient=recipient,
+                            tags=message.get("tags"), metadata=message.get("metadata"),
+                            dedupe=(window * 1000, seed), **data).item()
+        # Conditional on the id: a repeat within the window records (and publishes) nothing.
+        self._messages.apply_event(payload["a"], payload["m"], event, None, now)
 
     def opened(self, token: str, hit: Hit, now: datetime) -> None:
         """The pixel is served whatever the token says; only valid tokens are recorded."""

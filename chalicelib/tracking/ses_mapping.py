@@ -50,6 +50,10 @@ class ProviderEvent:
     details: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
     tags: list[dict[str, str]] = field(default_factory=list)  # the message's own, from SES
+    # Mail sent over SMTP carries no letterbox_* tags: SES's own say who sent it, from where.
+    caller_identity: str | None = None
+    from_domain: str | None = None
+    destinations: int = 0  # the mail's recipient count (a Send event counts them all)
 
     @property
     def suppresses(self) -> bool:
@@ -93,6 +97,10 @@ def normalize_ses(event: dict[str, Any]) -> list[ProviderEvent]:
         "timestamp": timestamp,
         "raw": event,
         "tags": _customer_tags(mail),
+        "caller_identity": _tag(mail, "ses:caller-identity"),
+        "from_domain": (_tag(mail, "ses:from-domain")
+                        or str(mail.get("source") or "").rpartition("@")[2] or None),
+        "destinations": len(mail.get("destination") or []),
     }
     if kind is E.BOUNCED:
         base["bounce_type"] = BOUNCE_TYPES.get(str(detail.get("bounceType")),

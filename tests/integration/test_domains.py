@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dkim
 import pytest
 
@@ -138,8 +140,14 @@ def test_domains_are_private_to_their_account(api, account, other_account, dns) 
 
 
 def test_a_domain_belongs_to_one_account(api, account, other_account, dns) -> None:
+    """Bug caught (issue 14 item 25): adding a name another account holds answered 409,
+    telling one tenant about another; and an account adding its own name twice."""
     taken = api.post("/v1/domains", {"name": account.domain}, key=other_account.api_key)
-    assert taken.status_code == 409 and taken.json["error"]["code"] == "conflict"
+    assert taken.status_code == 201 and taken.json["status"] == "pending"
+    _publish(dns, taken.json["records"])  # even with the records, the name is held
+    checked = api.post(f"/v1/domains/{taken.json['id']}/verify", key=other_account.api_key)
+    assert checked.status_code == 200 and checked.json["status"] == "pending"
+    assert account.account_id not in json.dumps(checked.json)
     again = api.post("/v1/domains", {"name": account.domain}, key=account.api_key)
     assert again.status_code == 409
 

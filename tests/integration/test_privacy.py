@@ -123,3 +123,18 @@ def test_logs_over_the_whole_flow_hold_no_address_and_no_body(
     logged = logs.text()
     assert '"to":"r***@example.net"' in logged.replace(" ", ""), "the capture works"
     assert ADDRESS not in logged.lower() and BODY_MARK not in logged
+
+
+def test_reply_to_addresses_are_exported_and_erased(api, account, drain, stack) -> None:
+    """Bug caught (issue 14 item 24): a person named only in Reply-To missing from their
+    export, and left behind by their erasure."""
+    person = "Helper@Example.net"
+    sent = api.post("/v1/emails", {"from": f"hi@{account.domain}", "to": "a@example.org",
+                                   "reply_to": f"Help Desk <{person}>", "subject": "s",
+                                   "text": "t"}, key=account.api_key).json["id"]
+    drain()
+    exported = api.post("/v1/privacy/export", {"email": person}, key=account.api_key).json
+    assert [m["message_id"] for m in exported["messages"]] == [sent]
+    erased = api.post("/v1/privacy/erasure", {"email": person}, key=account.api_key).json
+    assert erased["messages_deleted"] == 1
+    assert "helper@example.net" not in dump(scan(stack, "LETTERBOX_TABLE_NAME")).lower()

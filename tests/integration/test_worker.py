@@ -121,3 +121,44 @@ def test_store_outage_after_ses_accepts_never_resends(api, account, stack, monke
     result = app_module.send_worker(event, LambdaContext("send_worker"))
     assert result["batchItemFailures"] == [], "a retry would hand SES the same mail again"
     assert len(_ses_sent()) == 3
+
+
+def test_ses_read_timeout_is_one_attempt_and_never_resent(api, account, stack) -> None:
+    """Bug caught (issue 14 item 8): the shared client config retrying SendEmail after a read
+    timeout (SES may have accepted it), and SQS retrying it again after that."""
+    from botocore.exceptions import ReadTimeoutError
+    ids = _queue_three(api, account)
+    client = wiring.container().client("sesv2", attempts=1)
+    calls = []
+
+    def timeout(request, **kwargs):
+        calls.append(1)
+        raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com")
+    client.meta.events.register("before-send.sesv2.SendEmail", timeout)
+    try:
+        _, event = _receive(stack)
+        result = app_module.send_worker(event, LambdaContext("send_worker"))
+    finally:
+        client.meta.events.unregister("before-send.sesv2.SendEmail", timeout)
+    assert len(calls) == 3, "one attempt per message, no botocore retry"
+    assert result["batchItemFailures"] == []
+    for message_id in ids:
+        body = api.get(f"/v1/emails/{message_id}", key=account.api_key).json
+        assert body["status"] == "failed"
+        assert body["events"][-1]["data"]["reason"] == "unknown_outcome"
+
+
+def test_lease_expiry_after_a_death_mid_send_does_not_resend(api, account, stack) -> None:
+    """Bug caught: the DynamoDB claim letting a redelivery take a message whose first attempt
+    died inside the SES call (its lease expired), so SES gets it twice."""
+    from chalicelib.send_worker import CLAIM_LEASE_SECONDS
+    ids = _queue_three(api, account)
+    store = wiring.container().message_store
+    past = int(__import__("time").time()) - CLAIM_LEASE_SECONDS - 5
+    assert store.claim(account.account_id, ids[0], past, CLAIM_LEASE_SECONDS).value == "claimed"
+    assert store.mark_sending(account.account_id, ids[0], past + CLAIM_LEASE_SECONDS, past)
+    _, event = _receive(stack)
+    app_module.send_worker(event, LambdaContext("send_worker"))
+    assert len(_ses_sent()) == 2
+    body = api.get(f"/v1/emails/{ids[0]}", key=account.api_key).json
+    assert (body["status"], body["events"][-1]["data"]["reason"]) == ("failed", "unknown_outcome")

@@ -217,7 +217,7 @@ def test_status_only_moves_forward_and_engagement_never_moves_it() -> None:
         event = normalize_ses(_ses(kind, recipients=["ana@example.net"]))[0]
         assert service.record(event, seed, NOW) == 1
     assert messages.status(ACCOUNT, MESSAGE_ID) == "bounced"
-    assert suppressions.added == [("ana@example.net", "bounce")]
+    assert set(suppressions.added) == {("ana@example.net", "bounce")}
     assert [e["type"] for e in messages.events[(ACCOUNT, MESSAGE_ID)]][1:] == [
         "bounced", "delivered", "opened"]
 
@@ -308,3 +308,31 @@ def test_immediate_mail_is_charged_once_at_acceptance() -> None:
     (command, _), = queue.sent
     result = _gated_worker(messages, sender, FakeContent(), Gate(), quota).process(command, NOW)
     assert result.result == "sent" and quota.taken == 1
+
+
+def test_a_suppression_that_failed_after_the_bounce_was_recorded_is_not_lost() -> None:
+    """Bug caught (issue 14 item 10): the bounce event recorded, then ``suppressions.add``
+    failing; SNS's retry sees the event as already recorded and stops, so the address that
+    hard-bounced is never suppressed."""
+    messages = FakeMessageStore()
+    messages.create({"account_id": ACCOUNT, "message_id": MESSAGE_ID, "status": "sent"},
+                    Event.email(MESSAGE_ID, EmailEventType.SENT, NOW).item(), NOW)
+
+    class FlakySuppressions(Suppressions):
+        fail = True
+
+        def add(self, account_id: str, address: str, reason: str, *args: Any) -> None:
+            if self.fail:
+                self.fail = False
+                raise RetryableFailure("dynamodb ThrottlingException")
+            super().add(account_id, address, reason, *args)
+
+    suppressions = FlakySuppressions()
+    service = provider_events(messages, suppressions)
+    bounce = normalize_ses(_ses("Bounce", bounceType="Permanent", bounceSubType="General",
+                                bouncedRecipients=[{"emailAddress": "ana@example.net"}]))[0]
+    with pytest.raises(RetryableFailure):
+        service.record(bounce, "sns-1/0", NOW)
+    service.record(bounce, "sns-1/0", NOW)  # SNS (or the events queue) tries again
+    assert suppressions.added == [("ana@example.net", "bounce")]
+    assert [e["type"] for e in messages.events[(ACCOUNT, MESSAGE_ID)]].count("bounced") == 1

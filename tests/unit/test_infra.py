@@ -222,3 +222,37 @@ def test_workers_have_concurrency_caps(sam, function, parameter) -> None:
     assert props["ReservedConcurrentExecutions"] == {"Ref": parameter}
     (source,) = props["Events"].values()
     assert source["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {"Ref": parameter}
+
+
+def test_every_dead_letter_queue_has_a_consumer(sam) -> None:
+    """Bug caught (issue 14 item 14): a dead-letter queue nobody reads (webhook deliveries and
+    SES events sat there until SQS dropped them)."""
+    resources = sam["Resources"]
+    dead = {_logical_id(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+            for q in resources.values()
+            if q["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in q["Properties"]}
+    consumed = {_logical_id(e["Properties"]["Queue"])
+                for f in resources.values() if f["Type"] == "AWS::Serverless::Function"
+                for e in f["Properties"].get("Events", {}).values() if e["Type"] == "SQS"}
+    assert dead and dead <= consumed, f"unread: {dead - consumed}"
+
+
+def _logical_id(arn: object) -> str:
+    """``!GetAtt X.Arn`` (as the packaged template spells it) or ``!Sub "${X.Arn}"``: X."""
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        return str(arn["Fn::GetAtt"][0])
+    text = str(arn["Fn::Sub"] if isinstance(arn, dict) else arn)
+    return text.removeprefix("${").split(".")[0]
+
+
+def test_the_letter_worker_fits_inside_its_claim(sam) -> None:
+    """Bug caught (issue 14 item 13): five letters a batch under a 30 s timeout and a 120 s
+    lease, so a slow print let the lease lapse mid-batch and another worker ship again."""
+    from chalicelib.physical_mail import LetterSubmitter
+    lease = LetterSubmitter.__init__.__defaults__[-1]  # type: ignore[index]
+    worker = sam["Resources"]["SubmitLetters"]["Properties"]
+    (source,) = worker["Events"].values()
+    assert source["Properties"]["BatchSize"] == 1
+    assert worker["Timeout"] * 1.5 <= lease
+    queue = sam["Resources"]["LetterQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= worker["Timeout"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import TYPE_CHECKING
 
@@ -74,7 +73,7 @@ def carrier_push(call: Call, carrier: str) -> WebhookAck:
     if carrier not in PUSHING or carrier not in wiring.container().carriers.configured():
         raise NotFound(f"no carrier {carrier} in this deployment")
     given = call.query("token") or ""
-    if not hmac.compare_digest(given.encode(), push_token(carrier).encode()):
+    if not wiring.container().tokens.accepts_purpose_token(f"carrier-push:{carrier}", given):
         raise Unauthorized("the push token is missing or wrong")
     try:
         body = json.loads(body_text(call.request) or "{}")
