@@ -37,6 +37,7 @@ LETTER_DEAD_LETTERS = "letterbox-letters-dlq"
 MARKETING_QUEUE = "letterbox-marketing"
 WEBHOOK_DEAD_LETTERS = "letterbox-webhooks-dlq"
 SES_EVENTS_DEAD_LETTERS = "letterbox-ses-events-dlq"
+MARKETING_DEAD_LETTERS = "letterbox-marketing-dlq"
 
 
 @app.middleware("all")
@@ -112,6 +113,11 @@ def letter_dead_letters(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=MARKETING_QUEUE, batch_size=1)
 def run_marketing(event: SQSEvent) -> dict[str, Any]:
     return _consume("marketing", event)
+
+
+@app.on_sqs_message(queue=MARKETING_DEAD_LETTERS, batch_size=10)
+def marketing_dead_letters(event: SQSEvent) -> dict[str, Any]:
+    return _consume("marketing_dead_letters", event)
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))

@@ -169,6 +169,22 @@ def _record_dead_ses_event(body: str) -> str:
     return _record_ses_event(body)
 
 
+def _give_up_marketing(job: MarketingJob) -> str:
+    """A chunk that failed every retry: its import or broadcast ends ``failed``, visibly,
+    instead of showing "sending" forever. What was sent stays sent (per-recipient markers)."""
+    kind, running = (("IMPORT", ("queued", "processing")) if job.kind == "import"
+                     else ("BC", ("scheduled", "sending")))
+    failed = wiring.container().marketing_store.update_object(
+        job.account_id, kind, job.object_id,
+        {"status": "failed", "failed_reason": "retries_exhausted"}, running)
+    metrics.add_metric(name=f"marketing_{job.kind}_failed", unit="Count", value=1)
+    return "failed" if failed is not None else "already_finished"
+
+
+def process_marketing_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return consume(event, context, MarketingJob.model_validate_json, _give_up_marketing)
+
+
 def process_ses_event_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SES events that failed five times: one more try each (recording is idempotent); one
     that fails again stays in the dead-letter queue (14 days) for an operator, and counts."""
@@ -182,7 +198,8 @@ SQS_BATCHES: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "webhook_dead_letters": process_webhook_dead_letters,
     "ses_event_dead_letters": process_ses_event_dead_letters,
     "letters": process_letter_batch, "letter_dead_letters": process_letter_dead_letters,
-    "marketing": process_marketing_batch}
+    "marketing": process_marketing_batch,
+    "marketing_dead_letters": process_marketing_dead_letters}
 
 
 def poll_tracking() -> dict[str, int]:

@@ -102,7 +102,7 @@ class ImportCreate(InputModel):
 
 class ImportOut(OutputModel):
     id: str
-    status: Literal["queued", "processing", "completed"]
+    status: Literal["queued", "processing", "completed", "failed"]
     created: int = 0
     updated: int = 0
     skipped: int = 0
@@ -209,7 +209,7 @@ class BroadcastSend(InputModel):
 class BroadcastOut(OutputModel):
     id: str
     name: str | None = None
-    status: Literal["draft", "scheduled", "sending", "sent", "cancelled"]
+    status: Literal["draft", "scheduled", "sending", "sent", "cancelled", "failed"]
     from_: str = Field(alias="from")
     reply_to: str | None = None
     subject: str | None = None

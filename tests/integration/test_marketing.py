@@ -482,3 +482,28 @@ def test_account_export_lists_contacts_segments_and_topics(api, account, segment
     kinds = {i["type"] for i in api.get("/v1/account/export?limit=100",
                                         key=account.api_key).json["items"]}
     assert {"contact", "segment", "segment_member", "topic"} <= kinds
+
+
+def test_a_chunk_that_exhausted_its_retries_fails_its_broadcast_visibly(
+        api, account, stack, segment) -> None:
+    """Catches: a broadcast chunk dead-lettered after its retries leaving the broadcast
+    "sending" forever (the marketing dead-letter queue had no consumer)."""
+    import app as app_module
+    from letterbox.local.pump import drain_once
+    contact(api, account.api_key, "ann@example.org", segment_ids=[segment])
+    made = broadcast(api, account, segment)
+    due = utcnow() + timedelta(hours=2)
+    api.post(f"/v1/broadcasts/{made['id']}/send", {"scheduled_at": due.isoformat()},
+             key=account.api_key)
+    sqs = stack.client("sqs")
+    queue = sqs.create_queue(QueueName="marketing-dead-letters-under-test")["QueueUrl"]
+    body = json.dumps({"kind": "broadcast", "account_id": account.account_id,
+                       "object_id": made["id"]})
+    sqs.send_message(QueueUrl=queue, MessageBody=body)
+    assert drain_once(sqs, queue, app_module.marketing_dead_letters, "marketing_dead_letters")
+    failed = api.get(f"/v1/broadcasts/{made['id']}", key=account.api_key)
+    assert failed.status_code == 200 and failed.json["status"] == "failed"
+    # A second dead letter for the same broadcast changes nothing and is not an error.
+    sqs.send_message(QueueUrl=queue, MessageBody=body)
+    assert drain_once(sqs, queue, app_module.marketing_dead_letters, "marketing_dead_letters")
+    assert api.get(f"/v1/broadcasts/{made['id']}", key=account.api_key).json["status"] == "failed"
