@@ -153,7 +153,12 @@ class AudienceService:
                      now: datetime) -> ImportOut:
         if request.segment_id is not None:
             self._owned(principal.account_id, "SEG", "seg", request.segment_id)
-        header = next(csv.reader(io.StringIO(request.csv)), [])
+        try:  # the whole file parses here, so the worker never retries a malformed one
+            rows = list(csv.reader(io.StringIO(request.csv, newline="")))
+        except csv.Error as err:
+            raise ValidationFailed(f"csv: not readable as CSV ({err})",
+                                   details=[{"field": "csv", "message": str(err)}]) from err
+        header = rows[0] if rows else []
         if "email" not in [h.strip().lower() for h in header]:
             raise ValidationFailed("the CSV's first row must be a header with an 'email' column",
                                    details=[{"field": "csv"}])
@@ -181,7 +186,8 @@ class AudienceService:
         start = int(job.cursor or 0)
         if int(record.get("next_row", 0)) > start:
             return "done"  # this chunk was already counted (a redelivered record)
-        rows = list(csv.reader(io.StringIO(self._files.get(record["file_key"]).decode())))
+        rows = list(csv.reader(io.StringIO(self._files.get(record["file_key"]).decode(),
+                                           newline="")))
         header = [h.strip().lower() for h in rows[0]]
         stop = min(len(rows), max(start, 1) + IMPORT_CHUNK_ROWS)
         for number in range(max(start, 1), stop):

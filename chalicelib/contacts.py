@@ -267,7 +267,7 @@ class ContactService:
         self._emails.queue_email(principal, SendEmailRequest.model_validate({
             "from": opt_in.from_, "to": record["email"], "subject": content.subject,
             "html": content.html, "text": content.text,
-            "tags": [{"name": "letterbox_purpose", "value": "double_opt_in"}],
+            "tags": [{"name": "purpose", "value": "double_opt_in"}],
             "track_opens": False, "track_clicks": False}), now)
 
     def confirmable(self, token: str, now: datetime) -> dict[str, Any] | None:

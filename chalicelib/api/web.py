@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -106,6 +107,21 @@ def body_text(request: Request) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
+# A JSON escape of a UTF-16 surrogate: only a pair of them is text that storage can encode.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogates(raw: bytes, data: Any) -> bool:
+    """True when the body's text cannot be encoded as UTF-8 (a lone surrogate escape)."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return False
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def json_depth(value: Any) -> int:
     """How deep arrays and objects nest (a scalar is 0), without recursion."""
     deepest, stack = 0, [(value, 1)]
@@ -139,6 +155,9 @@ def parse_body(request: Request, ref: type[BaseModel] | str) -> BaseModel:
                                ) from err
     if json_depth(data) > MAX_JSON_DEPTH:
         raise MalformedRequest(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+    if _lone_surrogates(raw if isinstance(raw, bytes) else raw.encode(), data):
+        raise MalformedRequest("the request body holds text that is not valid Unicode "
+                               "(an unpaired \\uD800-\\uDFFF escape)")
     if not isinstance(data, dict):
         raise ValidationFailed("the request body must be a JSON object")
     try:

@@ -200,3 +200,34 @@ def test_a_sealed_url_with_a_control_character_never_reaches_location(stack) -> 
 def _now():
     from chalicelib.clock import utcnow
     return utcnow()
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/contact-imports", '{"csv": "email\\n\\udb65@example.com", "segment_id": null}'),
+    ("/v1/templates", '{"name": "\\ud800", "subject": "s", "html": "<p>x</p>"}'),
+])
+def test_unpaired_surrogate_escapes_are_a_400_not_a_500(api, account, path, body) -> None:
+    """Bug caught (fuzz): JSON may escape a lone UTF-16 surrogate, which no storage can
+    encode; the CSV import answered 500 when it wrote the file."""
+    answer = api.post(path, raw=body, key=account.api_key)
+    assert answer.status_code == 400, answer.json
+    assert "Unicode" in answer.json["error"]["message"]
+
+
+def test_a_surrogate_pair_is_ordinary_text(api, account) -> None:
+    """The check refuses only unpaired escapes: an emoji written as a pair is accepted."""
+    answer = api.post("/v1/templates", raw='{"name": "\\ud83d\\ude00", "subject": "s", '
+                      '"html": "<p>x</p>"}', key=account.api_key)
+    assert answer.status_code == 201, answer.json
+
+
+def test_a_csv_with_a_bare_carriage_return_or_an_unclosed_quote_is_not_a_500(api, account) -> None:
+    """Bug caught (fuzz): csv.Error ("new-line character seen in unquoted field") escaped
+    the import as a 500; a file that cannot be parsed is a 422 naming the csv field."""
+    bare_cr = api.post("/v1/contact-imports", {"csv": "email\r\u00a2"}, key=account.api_key)
+    assert bare_cr.status_code in (202, 422), bare_cr.json
+    # An unclosed quote swallows the rest of the file into one field past csv's limit.
+    unclosed = api.post("/v1/contact-imports", {"csv": "email\n\"" + "a" * 140_000},
+                        key=account.api_key)
+    assert unclosed.status_code == 422, unclosed.json
+    assert unclosed.json["error"]["details"][0]["field"] == "csv"
