@@ -336,12 +336,10 @@ class DynamoTable:
         last = response.get("LastEvaluatedKey")
         return items, (_encode_cursor(from_wire(last)) if last else None)
 
-    def index_page(self, pk: str, low: str, high: str, limit: int, cursor: str | None,
-                   filters: Mapping[str, tuple[str, Any]] | None = None,
-                   forward: bool = False) -> tuple[list[Item], str | None]:
-        """One page of ``gsi2`` (newest first unless ``forward``) between two sort keys, with
-        attribute filters
-        (``{"status": ("=", "sent"), "recipients": ("contains", "a@x")}``)."""
+    def _index_request(self, pk: str, low: str, high: str, limit: int,
+                       filters: Mapping[str, tuple[str, Any]] | None,
+                       forward: bool) -> dict[str, Any]:
+        """A ``gsi2`` query between two sort keys, with attribute filters."""
         names = {"#pk": "gsi2pk", "#sk": "gsi2sk"}
         values: dict[str, Any] = {":pk": pk, ":low": low, ":high": high}
         clauses = []
@@ -358,6 +356,15 @@ class DynamoTable:
         }
         if clauses:
             request["FilterExpression"] = " AND ".join(clauses)
+        return request
+
+    def index_page(self, pk: str, low: str, high: str, limit: int, cursor: str | None,
+                   filters: Mapping[str, tuple[str, Any]] | None = None,
+                   forward: bool = False) -> tuple[list[Item], str | None]:
+        """One page of ``gsi2`` (newest first unless ``forward``) between two sort keys, with
+        attribute filters
+        (``{"status": ("=", "sent"), "recipients": ("contains", "a@x")}``)."""
+        request = self._index_request(pk, low, high, limit, filters, forward)
         if cursor:
             request["ExclusiveStartKey"] = to_wire(_decode_cursor(cursor, "gsi2pk", pk,
                                                                   "gsi2sk", ""))
@@ -402,22 +409,7 @@ class DynamoTable:
     def _index_query(self, pk: str, low: str, high: str, limit: int,
                      filters: Mapping[str, tuple[str, Any]] | None,
                      forward: bool) -> tuple[list[Item], str | None]:
-        names = {"#pk": "gsi2pk", "#sk": "gsi2sk"}
-        values: dict[str, Any] = {":pk": pk, ":low": low, ":high": high}
-        clauses = []
-        for index, (attribute, (operator, value)) in enumerate((filters or {}).items()):
-            names[f"#f{index}"] = attribute
-            values[f":f{index}"] = value
-            clauses.append(f"contains(#f{index}, :f{index})" if operator == "contains"
-                           else f"#f{index} = :f{index}")
-        request: dict[str, Any] = {
-            "TableName": self.name, "IndexName": "gsi2", "Limit": limit,
-            "ScanIndexForward": forward,
-            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": to_wire(values),
-        }
-        if clauses:
-            request["FilterExpression"] = " AND ".join(clauses)
+        request = self._index_request(pk, low, high, limit, filters, forward)
         try:
             response = self._client.query(**request)
         except (ClientError, BotoCoreError) as err:
