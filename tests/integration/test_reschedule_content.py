@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.adapters.message_store import message_partition
 from chalicelib.clock import iso
 from tests.integration.test_sending_api import _email
 
@@ -16,8 +17,10 @@ def test_rescheduling_past_the_contents_lifecycle_is_a_422(api, account, stack) 
         days=1)).isoformat()), key=account.api_key).json
     stack.client("dynamodb").update_item(
         TableName=stack.env["LETTERBOX_TABLE_NAME"],
-        Key={"pk": {"S": f"ACCT#{account.account_id}"}, "sk": {"S": f"EM#{accepted['id']}"}},
+        Key={"pk": {"S": message_partition(account.account_id, accepted["id"])},
+             "sk": {"S": f"EM#{accepted['id']}"}},
         UpdateExpression="SET created_at = :c",
+        ConditionExpression="attribute_exists(pk)",
         ExpressionAttributeValues={":c": {"S": iso(now - timedelta(days=20))}})
     too_late = api.request("PATCH", f"/v1/emails/{accepted['id']}",
                            {"scheduled_at": (now + timedelta(days=25)).isoformat()},
