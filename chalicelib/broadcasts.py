@@ -26,6 +26,7 @@ from chalicelib.ids import has_prefix, new_id
 from chalicelib.marketing_models import (BroadcastCreate, BroadcastOut, BroadcastPage,
                                          BroadcastSend, BroadcastUpdate, MarketingJob,
                                          RecipientOut, RecipientPage)
+from chalicelib.mime import Content
 from chalicelib.templates import TemplateError, render
 from chalicelib.vocabulary import EMAIL_STATUS_RANK, SQS_MAX_DELAY
 
@@ -199,6 +200,31 @@ class BroadcastService:
             rank = 20 if status == "unsubscribed" else EMAIL_STATUS_RANK.get(status or "", 0)
             self._store.recipient_event(account_id, broadcast_id, contact_id, status,
                                         rank + 10, url, kind == "opened")
+
+    def preview(self, account_id: str, fields: dict[str, Any], contact_id: str | None
+                ) -> tuple[dict[str, Any] | None, Content]:
+        """The broadcast's content (saved or not) rendered as the sender renders it, for one
+        contact: the one named, else the segment's first, else a sample. Returns the contact
+        record used (None for the sample) and the rendered content; a template that would
+        fail raises ``TemplateError``."""
+        record = {**fields, "account_id": account_id}
+        contact: dict[str, Any] | None = None
+        if contact_id:
+            found = self._store.get_contacts(account_id, [contact_id])
+            if not found:
+                raise NotFound(f"no contact {contact_id}")
+            contact = found[0]
+        elif record.get("segment_id") and has_prefix(record["segment_id"], "seg"):
+            ids, _ = self._store.members_page(account_id, record["segment_id"], 1, None)
+            found = self._store.get_contacts(account_id, ids)
+            contact = found[0] if found else None
+        sample = contact or {"contact_id": "ct_sample", "email": "sample@example.com",
+                             "first_name": "Sample", "last_name": "Reader"}
+        try:
+            source = _content_of(record, self._templates)
+        except NotFound as err:
+            raise ValidationFailed(err.message, details=[{"field": "template_id"}]) from err
+        return contact, render(source, {"contact": template_contact(sample)})
 
     def _check(self, account_id: str, record: dict[str, Any]) -> None:
         if not record.get("template_id") and not (record.get("html") or record.get("text")):

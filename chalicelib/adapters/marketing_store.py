@@ -117,13 +117,19 @@ class DynamoMarketingStore:
                       fields: dict[str, Any], from_status: tuple[str, ...]) -> Item | None:
         """Set fields only while the object's status is one of ``from_status``."""
         names = {"#s": "status", **{f"#f{i}": n for i, n in enumerate(fields)}}
-        values: dict[str, Any] = {f":v{i}": v for i, v in enumerate(fields.values())}
+        # A field set to None is removed (DynamoDB stores no null here): a cleared value.
+        values: dict[str, Any] = {f":v{i}": v for i, v in enumerate(fields.values())
+                                  if v is not None}
         values.update({f":s{i}": s for i, s in enumerate(from_status)})
         allowed = " OR ".join(f"#s = :s{i}" for i in range(len(from_status)))
-        sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        sets = ", ".join(f"#f{i} = :v{i}" for i, v in enumerate(fields.values())
+                         if v is not None)
+        removes = ", ".join(f"#f{i}" for i, v in enumerate(fields.values()) if v is None)
+        expression = " ".join(part for part in (f"SET {sets}" if sets else "",
+                                                f"REMOVE {removes}" if removes else "") if part)
         try:
             return self._table.update({"pk": _pk(account_id), "sk": f"{kind}#{object_id}"},
-                                      f"SET {sets}", values, condition=allowed, names=names)
+                                      expression, values, condition=allowed, names=names)
         except ConditionFailed:
             return None
 

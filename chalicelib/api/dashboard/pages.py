@@ -14,6 +14,8 @@ from chalicelib.api.dashboard import auth_pages  # noqa: F401
 from chalicelib.api.dashboard import activity_pages  # noqa: F401
 from chalicelib.api.dashboard import setup_pages  # noqa: F401
 from chalicelib.api.dashboard import content_pages  # noqa: F401
+from chalicelib.api.dashboard import marketing_pages  # noqa: F401
+from chalicelib.api.dashboard import broadcast_pages  # noqa: F401
 from chalicelib.api.dashboard import account_pages  # noqa: F401
 from chalicelib.dashboard.cookies import OPTIONAL
 from chalicelib.api.dashboard.frame import JSON, Visit, blueprint, encode_prefs, page

@@ -16,6 +16,8 @@
     });
   });
   livePreview();
+  csvFile();
+  liveRegion();
 
   Object.keys(storage).forEach(function (category) {
     if (consent[category]) { return; }
@@ -59,6 +61,45 @@
     body: JSON.stringify({ path: window.location.pathname, visitor_id: visitor,
                            session_id: visit, new_visitor: isNew, first_touch: firstTouch })
   });
+
+  // The contact import: a chosen file is read here and posted as the form's text (the
+  // box stays for pasting, and for browsers without this script).
+  function csvFile() {
+    var box = document.getElementById("csv-file-box");
+    var input = document.getElementById("csv-file");
+    var target = document.getElementById("csv");
+    if (!box || !input || !target) { return; }
+    box.hidden = false;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      var status = document.getElementById("csv-file-status");
+      if (!file) { return; }
+      file.text().then(function (text) {
+        target.value = text;
+        status.textContent = file.name + ": " + text.split("\n").length + " lines read.";
+      });
+    });
+  }
+
+  // Pages that follow a background job (an import, a broadcast) fetch themselves again
+  // and swap the live region, until the job's page stops asking.
+  function liveRegion() {
+    var live = document.getElementById("live");
+    if (!live || !live.getAttribute("data-refresh")) { return; }
+    var seconds = parseInt(live.getAttribute("data-refresh"), 10) || 2;
+    function again() {
+      fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live");
+          if (!fresh) { return; }
+          live.innerHTML = fresh.innerHTML;
+          if (fresh.getAttribute("data-refresh")) { setTimeout(again, seconds * 1000); }
+          else { live.removeAttribute("data-refresh"); }
+        });
+    }
+    setTimeout(again, seconds * 1000);
+  }
 
   // The template editor's live preview: the server renders in the worker's sandbox.
   function livePreview() {

@@ -1,0 +1,244 @@
+"""Who marketing mail goes to: contacts (with CSV import, topic subscriptions and the double
+opt-in proof), segments and topics. Every rule is the services' (the same as ``/v1``); the
+pages only turn forms into the API's own models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from chalice.app import Response
+
+from chalicelib.api.dashboard.frame import Visit, page
+from chalicelib.api.dashboard.portal import PAGE_SIZE, cursor_of, model, principal
+from chalicelib.errors import NotFound, ValidationFailed
+
+STATES: dict[str, dict[str, Any]] = {"subscribed": {"status": "subscribed", "unsubscribed": False},
+          "unsubscribed": {"unsubscribed": True}, "pending": {"status": "pending"}}
+CHOICES = 100  # segments, topics and templates offered in a select: the first hundred
+
+
+def all_segments(visit: Visit) -> list[Any]:
+    return list(visit.services.container.audiences.segments(visit.user.account_id, CHOICES,
+                                                            None).data)
+
+
+def all_topics(visit: Visit) -> list[Any]:
+    return list(visit.services.container.audiences.topics(visit.user.account_id, CHOICES,
+                                                          None).data)
+
+
+def _text(visit: Visit, name: str) -> str | None:
+    return visit.field(name).strip() or None
+
+
+# Contacts
+
+@page("/dashboard/contacts", ("GET", "POST"), nav="Contacts")
+def contacts(visit: Visit) -> Response:
+    container = visit.services.container
+    account_id = visit.user.account_id
+    if visit.request.method == "POST":
+        from chalicelib.marketing_models import ContactCreate
+        segment = visit.field("segment_id")
+        request = model(ContactCreate, {
+            "email": visit.field("email").strip(), "first_name": _text(visit, "first_name"),
+            "last_name": _text(visit, "last_name"), "segment_ids": [segment] if segment else [],
+            "unsubscribed": visit.field("unsubscribed") == "on"})
+        made = container.contacts.create(principal(visit), request, visit.now)
+        return visit.redirect(f"/dashboard/contacts/{made.id}?done=created")
+    chosen = {name: visit.query(name).strip() for name in ("search", "state", "segment")}
+    if chosen["state"] and chosen["state"] not in STATES:
+        raise ValidationFailed("state: subscribed, unsubscribed or pending",
+                               details=[{"field": "state"}])
+    found: Any = None
+    if chosen["search"]:
+        try:
+            found = container.contacts.get(account_id, chosen["search"])
+        except NotFound:
+            found = False
+    state = STATES.get(chosen["state"], {})
+    listed = container.contacts.list(account_id, PAGE_SIZE, cursor_of(visit),
+                                     segment_id=chosen["segment"] or None,
+                                     unsubscribed=state.get("unsubscribed"),
+                                     status=state.get("status"))
+    segments = all_segments(visit)
+    return visit.render("contacts.html", page=listed, chosen=chosen, found=found,
+                        segments=segments, names={s.id: s.name for s in segments},
+                        cursor=cursor_of(visit),
+                        keep=urlencode({k: v for k, v in chosen.items()
+                                        if v and k != "search"}))
+
+
+def _contact_page(visit: Visit, contact_id: str) -> Response:
+    container = visit.services.container
+    account_id = visit.user.account_id
+    contact = container.contacts.get(account_id, contact_id)
+    segments = all_segments(visit)
+    names = {s.id: s.name for s in segments}
+    for segment_id in contact.segment_ids:
+        if segment_id not in names:  # beyond the select's first hundred
+            names[segment_id] = container.audiences.segment(account_id, segment_id).name
+    topics = container.contacts.subscriptions(account_id, contact.id).data
+    return visit.render("contact.html", contact=contact, segments=segments, names=names,
+                        topics=topics, done=visit.query("done"),
+                        properties=json.dumps(contact.properties, indent=2, sort_keys=True))
+
+
+@page("/dashboard/contacts/{contact_id}", ("GET", "POST"))
+def contact(visit: Visit, contact_id: str) -> Response:
+    if visit.request.method == "GET":
+        return _contact_page(visit, contact_id)
+    service = visit.services.container.contacts
+    account_id = visit.user.account_id
+    if visit.field("action") == "delete":
+        service.delete(account_id, contact_id, visit.now)
+        return visit.redirect("/dashboard/contacts?done=deleted")
+    from chalicelib.marketing_models import ContactUpdate
+    before = service.get(account_id, contact_id)
+    try:
+        properties = json.loads(visit.field("properties") or "{}")
+    except ValueError:
+        properties = None
+    if not isinstance(properties, dict):
+        raise ValidationFailed('properties: a JSON object, such as {"plan": "pro"}',
+                               details=[{"field": "properties"}])
+    # The form shows every property: one left out of it is one removed.
+    properties.update({k: None for k in before.properties if k not in properties})
+    service.update(account_id, contact_id, model(ContactUpdate, {
+        "first_name": _text(visit, "first_name"), "last_name": _text(visit, "last_name"),
+        "properties": properties, "unsubscribed": visit.field("unsubscribed") == "on"}),
+        visit.now)
+    return visit.redirect(f"/dashboard/contacts/{contact_id}?done=saved")
+
+
+@page("/dashboard/contacts/{contact_id}/topics", ("POST",))
+def contact_topics(visit: Visit, contact_id: str) -> Response:
+    service = visit.services.container.contacts
+    account_id = visit.user.account_id
+    offered = service.subscriptions(account_id, contact_id).data
+    choices = {t.topic_id: "opt_in" if visit.field(f"topic_{t.topic_id}") == "on" else "opt_out"
+               for t in offered}
+    changed = {k: v for k, v in choices.items()
+               if (v == "opt_in") != next(t.subscribed for t in offered if t.topic_id == k)}
+    if changed:
+        from chalicelib.marketing_models import SubscriptionChange
+        service.change_subscriptions(account_id, contact_id,
+                                     model(SubscriptionChange, {"topics": changed}), visit.now)
+    return visit.redirect(f"/dashboard/contacts/{contact_id}?done=topics")
+
+
+@page("/dashboard/contacts/{contact_id}/segments", ("POST",))
+def contact_segments(visit: Visit, contact_id: str) -> Response:
+    audiences = visit.services.container.audiences
+    segment_id = visit.field("segment_id")
+    if not segment_id:
+        raise ValidationFailed("segment_id: choose a segment", details=[{"field": "segment_id"}])
+    if visit.field("action") == "remove":
+        audiences.remove_member(visit.user.account_id, segment_id, contact_id, visit.now)
+        return visit.redirect(f"/dashboard/contacts/{contact_id}?done=segment-removed")
+    audiences.add_member(visit.user.account_id, segment_id, contact_id, visit.now)
+    return visit.redirect(f"/dashboard/contacts/{contact_id}?done=segment-added")
+
+
+# CSV import: the file goes to S3 and the marketing queue works it, off the request path.
+
+@page("/dashboard/contact-imports/new", ("GET", "POST"))
+def new_import(visit: Visit) -> Response:
+    if visit.request.method == "GET":
+        return visit.render("contact_import_new.html", segments=all_segments(visit))
+    from chalicelib.marketing_models import ImportCreate
+    request = model(ImportCreate, {"csv": visit.field("csv"),
+                                   "segment_id": visit.field("segment_id") or None})
+    started = visit.services.container.audiences.start_import(principal(visit), request,
+                                                              visit.now)
+    return visit.redirect(f"/dashboard/contact-imports/{started.id}")
+
+
+@page("/dashboard/contact-imports/{import_id}")
+def contact_import(visit: Visit, import_id: str) -> Response:
+    found = visit.services.container.audiences.get_import(visit.user.account_id, import_id)
+    return visit.render("contact_import.html", job=found,
+                        live=found.status in ("queued", "processing"))
+
+
+# Segments
+
+@page("/dashboard/segments", ("GET", "POST"), nav="Segments")
+def segments(visit: Visit) -> Response:
+    audiences = visit.services.container.audiences
+    if visit.request.method == "POST":
+        from chalicelib.marketing_models import SegmentCreate
+        data: dict[str, Any] = {"name": visit.field("name").strip()}
+        if visit.field("double_opt_in") == "on":
+            data["double_opt_in"] = {"from": visit.field("opt_in_from").strip(),
+                                     **({"subject": visit.field("opt_in_subject").strip()}
+                                        if visit.field("opt_in_subject").strip() else {})}
+        made = audiences.create_segment(visit.user.account_id, model(SegmentCreate, data),
+                                        visit.now)
+        return visit.redirect(f"/dashboard/segments/{made.id}?done=created")
+    listed = audiences.segments(visit.user.account_id, PAGE_SIZE, cursor_of(visit))
+    return visit.render("segments.html", page=listed, cursor=cursor_of(visit),
+                        done=visit.query("done"))
+
+
+@page("/dashboard/segments/{segment_id}", ("GET", "POST"))
+def segment(visit: Visit, segment_id: str) -> Response:
+    container = visit.services.container
+    account_id = visit.user.account_id
+    if visit.request.method == "POST":
+        action = visit.field("action")
+        if action == "delete":
+            container.audiences.delete_segment(account_id, segment_id, visit.now)
+            return visit.redirect("/dashboard/segments?done=deleted")
+        if action == "rename":
+            container.audiences.rename_segment(account_id, segment_id, visit.field("name"))
+            return visit.redirect(f"/dashboard/segments/{segment_id}?done=renamed")
+        contact = visit.field("contact").strip()
+        if not contact:
+            raise ValidationFailed("contact: an address or contact id",
+                                   details=[{"field": "contact"}])
+        if action == "remove":
+            container.audiences.remove_member(account_id, segment_id, contact, visit.now)
+            return visit.redirect(f"/dashboard/segments/{segment_id}?done=removed")
+        container.audiences.add_member(account_id, segment_id, contact, visit.now)
+        return visit.redirect(f"/dashboard/segments/{segment_id}?done=added")
+    found = container.audiences.segment(account_id, segment_id)
+    members = container.audiences.members(account_id, segment_id, PAGE_SIZE, cursor_of(visit))
+    return visit.render("segment.html", segment=found, page=members, cursor=cursor_of(visit),
+                        done=visit.query("done"))
+
+
+# Topics
+
+@page("/dashboard/topics", ("GET", "POST"), nav="Topics")
+def topics(visit: Visit) -> Response:
+    audiences = visit.services.container.audiences
+    if visit.request.method == "POST":
+        from chalicelib.marketing_models import TopicCreate
+        made = audiences.create_topic(visit.user.account_id, model(TopicCreate, {
+            "name": visit.field("name").strip(), "description": _text(visit, "description"),
+            "default": visit.field("default") or "opt_in"}), visit.now)
+        return visit.redirect(f"/dashboard/topics?done=created&topic={quote(made.id)}")
+    listed = audiences.topics(visit.user.account_id, PAGE_SIZE, cursor_of(visit))
+    return visit.render("topics.html", page=listed, cursor=cursor_of(visit),
+                        done=visit.query("done"))
+
+
+@page("/dashboard/topics/{topic_id}", ("GET", "POST"))
+def topic(visit: Visit, topic_id: str) -> Response:
+    audiences = visit.services.container.audiences
+    account_id = visit.user.account_id
+    if visit.request.method == "POST":
+        if visit.field("action") == "delete":
+            audiences.delete_topic(account_id, topic_id)
+            return visit.redirect("/dashboard/topics?done=deleted")
+        from chalicelib.marketing_models import TopicUpdate
+        audiences.update_topic(account_id, topic_id, model(TopicUpdate, {
+            "name": visit.field("name").strip(), "description": _text(visit, "description"),
+            "default": visit.field("default") or None}))
+        return visit.redirect(f"/dashboard/topics/{topic_id}?done=saved")
+    return visit.render("topic.html", topic=audiences.topic(account_id, topic_id),
+                        done=visit.query("done"))
+
