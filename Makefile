@@ -54,7 +54,8 @@ docs: $(STAMP)
 screenshots: $(STAMP)
 	LETTERBOX_SCREENSHOTS_DIR=docs $(BIN)/python -m pytest -p no:xdist -q \
 		tests/browser/test_dashboard_browser.py tests/browser/test_dashboard_pages.py \
-		-k "screenshots or test_dashboard_pages"
+		tests/browser/test_marketing_pages.py \
+		-k "screenshots or test_dashboard_pages or test_marketing_pages"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
