@@ -183,6 +183,8 @@ def test_broadcast_composed_previews_per_contact_and_sends(client, api, account,
     assert list(mail) == ["ann@example.org"] and "Dear Ann." in text_of(mail["ann@example.org"][0])
     page = owner.get(f"/dashboard/broadcasts/{broadcast_id}")
     assert 'id="broadcast-status">sent' in page.text and "uma@example.org" in page.text
+    assert re.search(r"Sent \(including[^<]*<strong>1</strong>", page.text), page.text
+    assert re.search(r"Not sent \([^<]*<strong>1</strong>", page.text)
     assert owner.get(f"/dashboard/broadcasts/{broadcast_id}?status=skipped").status == 200
     assert owner.get(f"/dashboard/broadcasts/{broadcast_id}?status=nope").status == 422
     again = owner.post(f"/dashboard/broadcasts/{broadcast_id}", {**form, "action": "send"})

@@ -146,9 +146,15 @@ def _progress(visit: Visit, found: Any) -> Response:
                                     cursor_of(visit), chosen or None)
     segments = {s.id: s.name for s in all_segments(visit)}
     topics = {t.id: t.name for t in all_topics(visit)}
-    processed = sum(found.stats.get(k, 0) for k in PROGRESS)
+    stats = found.stats
+    processed = sum(stats.get(k, 0) for k in PROGRESS)
+    counts = {"queued": stats.get("queued", 0),
+              "sent": sum(stats.get(k, 0) for k in ("sent", "delivered", "bounced",
+                                                      "complained", "unsubscribed")),
+              "not_sent": stats.get("skipped", 0) + stats.get("suppressed", 0),
+              "failed": stats.get("failed", 0)}
     return visit.render("broadcast.html", broadcast=found, page=recipients,
                         cursor=cursor_of(visit), chosen=chosen, statuses=STAT_KEYS,
-                        progress=PROGRESS, processed=processed, segments=segments,
+                        counts=counts, processed=processed, segments=segments,
                         topics=topics, live=found.status in LIVE, done=visit.query("done"),
                         keep=urlencode({"status": chosen}) if chosen else "")
