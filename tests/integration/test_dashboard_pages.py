@@ -209,7 +209,8 @@ def test_webhook_created_tested_and_rotated_on_the_page(client: Any, account: An
     """Bug caught: a signing secret shown twice, or a test event that is never queued."""
     owner = signed_in(client, account.account_id, "owner@example.com")
     made = owner.post("/dashboard/webhooks", {"url": "http://127.0.0.1:9/hook",
-                                              "event_types": "email.delivered email.bounced"})
+                                              "event_types": ["email.delivered",
+                                                              "email.bounced"]})
     assert made.status == 200 and "only once" in made.text
     secret = re.search(r'data-copy="(whsec_[^"]+)"', made.text).group(1)  # type: ignore[union-attr]
     hook_id = re.search(r'/dashboard/webhooks/(wh_\w+)', made.text).group(1)  # type: ignore[union-attr]
@@ -223,6 +224,48 @@ def test_webhook_created_tested_and_rotated_on_the_page(client: Any, account: An
     owner.post(f"/dashboard/webhooks/{hook_id}/update", {"enabled": "true"})
     assert "Disable" in owner.get(f"/dashboard/webhooks/{hook_id}").text
     assert owner.post("/dashboard/webhooks", {"url": "ftp://x", "event_types": "*"}).status == 422
+
+
+def test_webhook_filter_is_the_ticked_boxes_of_the_one_vocabulary(
+        client: Any, account: Any, api_of: ApiClient) -> None:
+    """Bug caught: filter boxes that are a copy of the event list (a type the API takes but
+    the page cannot tick, or the reverse), a stored filter that differs from the ticked boxes,
+    or an empty filter silently taken as "all events"."""
+    from chalicelib.models import EVENT_TYPES
+    owner = signed_in(client, account.account_id, "owner@example.com")
+
+    def boxes(text: str) -> dict[str, bool]:
+        found = re.findall(r'<input id="[^"]+" type="checkbox" name="event_types" '
+                           r'value="([^"]+)"( checked)?>', text)
+        return {value: bool(checked) for value, checked in found}
+
+    offered = boxes(owner.get("/dashboard/webhooks").text)
+    assert set(offered) == {"*", *EVENT_TYPES} and len(offered) == len(EVENT_TYPES) + 1
+    assert [t for t, on in offered.items() if on] == ["*"], "a new endpoint: all events"
+
+    def stored(hook_id: str) -> list[str]:
+        got = api_of.get(f"/v1/webhooks/{hook_id}", key=account.api_key)
+        return list(got.json["event_types"])
+
+    made = owner.post("/dashboard/webhooks", {"url": "http://127.0.0.1:9/hook",
+                                              "event_types": ["letter.delivered"]})
+    assert made.status == 200, made.text[:300]
+    hook_id = re.search(r'/dashboard/webhooks/(wh_\w+)', made.text).group(1)  # type: ignore[union-attr]
+    assert stored(hook_id) == ["letter.delivered"]
+    shown = boxes(owner.get(f"/dashboard/webhooks/{hook_id}").text)
+    assert [t for t, on in shown.items() if on] == ["letter.delivered"]
+
+    update = f"/dashboard/webhooks/{hook_id}/update"
+    assert owner.post(update, {"event_types": ["email.bounced", "contact.created"]}).status == 303
+    assert stored(hook_id) == ["email.bounced", "contact.created"]
+    empty = owner.post(update, {})
+    assert empty.status == 422 and "tick at least one event type" in empty.text
+    assert stored(hook_id) == ["email.bounced", "contact.created"], "unchanged"
+    assert owner.post(update, {"event_types": ["*", "email.sent"]}).status == 303
+    assert stored(hook_id) == ["*"]
+    unknown = owner.post("/dashboard/webhooks", {"url": "http://127.0.0.1:9/hook",
+                                                 "event_types": ["email.nope"]})
+    assert unknown.status == 422 and "email.nope" in unknown.text
 
 
 def test_settings_retention_is_checked_by_the_api_rule(client: Any, account: Any) -> None:
