@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.dashboard.cookies import BY_NAME, REGISTRY
-from tests.browser.conftest import ROOT, Portal
+from tests.browser.conftest import Portal
+from tests.stack import ROOT
 
 DAY = 86400
 JOURNEY = {"lb_journey_visitor_id", "lb_journey_first_touch", "lb_journey_session_id"}
