@@ -29,7 +29,7 @@ class AccountStore(Protocol):
     def put_key(self, record: dict[str, Any]) -> None: ...
     def get_key(self, key_id: str) -> dict[str, Any] | None: ...
     def list_keys(self, account_id: str) -> list[dict[str, Any]]: ...
-    def revoke_key(self, key_id: str, now: datetime) -> bool: ...
+    def revoke_key(self, account_id: str, key_id: str, now: datetime) -> bool: ...
     def resume_account(self, account_id: str) -> bool: ...
     def update_account(self, account_id: str, fields: dict[str, Any]) -> dict[str, Any] | None: ...
     def expire_account(self, account_id: str, now: datetime) -> None: ...
@@ -118,10 +118,12 @@ class AccountService:
             if cached_id == key_id or record["account_id"] == account_id:
                 self._cache.pop(cached_id, None)
 
-    def revoke_key(self, key_id: str, now: datetime) -> None:
-        self.forget(key_id=key_id)
-        if not self._store.revoke_key(key_id, now):
+    def revoke_key(self, account_id: str, key_id: str, now: datetime) -> None:
+        """Revoke one of the account's keys; another account's key is simply not there
+        (404), checked by the store in the same write."""
+        if not self._store.revoke_key(account_id, key_id, now):
             raise NotFound(f"no API key {key_id}")
+        self.forget(key_id=key_id)
 
     def list_keys(self, account_id: str) -> list[dict[str, Any]]:
         public = ("key_id", "scope", "domains", "hint", "created_at", "revoked_at")
@@ -163,7 +165,7 @@ class AccountService:
         self.forget(account_id=account_id)
         self._open_account(account_id)
         for key in self._store.list_keys(account_id):
-            self._store.revoke_key(key["key_id"], now)
+            self._store.revoke_key(account_id, key["key_id"], now)
         self._store.close_account(account_id, now)
         for hook in self._on_close:  # other capabilities revoke and start their clocks
             hook(account_id, now)

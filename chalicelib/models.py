@@ -11,6 +11,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from chalicelib.validation import FieldError as FieldError
 from chalicelib.validation import error_fields as error_fields
+from chalicelib.vocabulary import WEBHOOK_EVENT_TYPES
 
 MAX_RECIPIENTS = 50
 
@@ -333,14 +334,8 @@ class Stats(OutputModel):
 
 # Customer webhooks (SPEC §6)
 
-EVENT_TYPES = ("email.queued", "email.scheduled", "email.sent", "email.delivered",
-               "email.deferred", "email.bounced", "email.complained", "email.rejected",
-               "email.failed", "email.suppressed", "email.opened", "email.clicked",
-               "email.unsubscribed", "email.cancelled", "letter.created", "letter.submitted",
-               "letter.in_transit", "letter.out_for_delivery", "letter.delivered",
-               "letter.returned_to_sender", "letter.exception", "letter.cancelled",
-               "webhook.test", "contact.created", "contact.updated", "contact.deleted",
-               "contact.confirmed", "contact.unsubscribed", "contact.topics_changed")
+# Subscribable event types: one list, in the event vocabulary (the dashboard reads it too).
+EVENT_TYPES = WEBHOOK_EVENT_TYPES
 
 
 class WebhookCreate(InputModel):

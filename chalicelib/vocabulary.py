@@ -199,3 +199,15 @@ class Event:
             shape["metadata"] = self.metadata
         shape["data"] = self.data
         return shape
+
+
+# Every event type a webhook endpoint can subscribe to, by what it is about. The API's
+# validation and the dashboard's filter checkboxes both read this one list.
+WEBHOOK_EVENT_GROUPS: dict[str, tuple[str, ...]] = {
+    "Emails": tuple(f"email.{t.value}" for t in EmailEventType if t is not E.UNKNOWN),
+    "Letters": tuple(f"letter.{s}" for s in LETTER_STATUSES),
+    "Contacts": tuple(t.value for t in ContactEventType),
+    "Endpoint": (NoticeType.WEBHOOK_TEST.value,),
+}
+WEBHOOK_EVENT_TYPES: tuple[str, ...] = tuple(
+    t for group in WEBHOOK_EVENT_GROUPS.values() for t in group)

@@ -182,7 +182,10 @@ def run(args: argparse.Namespace) -> Any:
             key = accounts.create_key(args.account_id, args.scope, now, args.domain)
             return {"key_id": key.key_id, "api_key": key.token, "scope": key.scope}
         case ("key", "revoke"):
-            accounts.revoke_key(args.key_id, now)
+            owner = wiring.container().account_store.get_key(args.key_id)
+            if owner is None:
+                raise CliError(f"no API key {args.key_id}")
+            accounts.revoke_key(owner["account_id"], args.key_id, now)
             return {"key_id": args.key_id, "revoked": True}
         case ("key", "list"):
             return {"keys": accounts.list_keys(args.account_id)}

@@ -33,7 +33,7 @@ class Browser:
     cookies: dict[str, str] = field(default_factory=dict)
     origin: str = ORIGIN
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None,
+    def request(self, method: str, path: str, form: dict[str, Any] | None = None,
                 headers: dict[str, str] | None = None, body: str | None = None) -> Page:
         sent = {"Host": self.origin.split("://", 1)[1], "Accept": "text/html", **(headers or {})}
         if self.cookies:
@@ -41,7 +41,7 @@ class Browser:
         if form is not None:
             sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
             sent.setdefault("Origin", self.origin)
-            body = urlencode(form)
+            body = urlencode(form, doseq=True)  # a list: a repeated field (checkboxes)
         raw = self.client.http.request(method, path, headers=sent, body=(body or "").encode())
         headers_out = {k.lower(): v for k, v in raw.headers.items()}
         set_cookies = headers_out.get("set-cookie") or []
@@ -60,7 +60,7 @@ class Browser:
     def get(self, path: str, **kw: Any) -> Page:
         return self.request("GET", path, **kw)
 
-    def post(self, path: str, form: dict[str, str], with_csrf: bool = True, **kw: Any) -> Page:
+    def post(self, path: str, form: dict[str, Any], with_csrf: bool = True, **kw: Any) -> Page:
         if with_csrf:
             if "lb_csrf" not in self.cookies:
                 self.get("/dashboard/cookies")

@@ -89,12 +89,13 @@ class DynamoAccountStore:
     def list_keys(self, account_id: str) -> list[Item]:
         return list(self._table.query_prefix(_account_pk(account_id), "APIKEY#", index="gsi1"))
 
-    def revoke_key(self, key_id: str, now: datetime) -> bool:
-        """Revoke and start the key's clock; False if there is no such key."""
+    def revoke_key(self, account_id: str, key_id: str, now: datetime) -> bool:
+        """Revoke and start the key's clock; False if the account has no such key."""
         key = {"pk": f"APIKEY#{key_id}", "sk": "APIKEY"}
         try:
             self._table.update(key, "SET revoked_at = if_not_exists(revoked_at, :now)",
-                               {":now": iso(now)}, condition="attribute_exists(pk)")
+                               {":now": iso(now), ":account": account_id},
+                               condition="attribute_exists(pk) AND account_id = :account")
         except ConditionFailed:
             return False
         self._table.start_clock(key, DataClass.ACCOUNT_DATA, now)

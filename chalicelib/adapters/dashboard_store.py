@@ -21,7 +21,7 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
+from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item, to_wire
 from chalicelib.clock import iso
 from chalicelib.retention import DataClass
 
@@ -65,6 +65,27 @@ class DynamoDashboardStore:
 
     def update_user(self, account_id: str, user_id: str, fields: dict[str, Any]) -> Item | None:
         return self._table.set_fields({"pk": _acct(account_id), "sk": f"USER#{user_id}"}, fields)
+
+    def set_role(self, account_id: str, user_id: str, old: str, new: str, actor_id: str,
+                 actor_role: str) -> bool:
+        """Set a user's role if it is still ``old`` and the actor still holds ``actor_role``
+        (both in one transaction); False if either changed."""
+        check = self._table.condition_op({"pk": _acct(account_id), "sk": f"USER#{actor_id}"},
+                                         "#r = :actor AND #s = :active")
+        check["ConditionCheck"].update(
+            ExpressionAttributeNames={"#r": "role", "#s": "status"},
+            ExpressionAttributeValues=to_wire({":actor": actor_role, ":active": "active"}))
+        try:
+            self._table.transact([
+                check,
+                self._table.update_op({"pk": _acct(account_id), "sk": f"USER#{user_id}"},
+                                      "SET #r = :new", {":new": new, ":old": old},
+                                      condition="attribute_exists(pk) AND #r = :old",
+                                      names={"#r": "role"}),
+            ])
+        except ConditionFailed:
+            return False
+        return True
 
     def change_email(self, user: Item, new_email: str, old_hash: str, new_hash: str) -> bool:
         """Move the address claim and the user's address at once; False if it is taken."""

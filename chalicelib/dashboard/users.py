@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from chalicelib.clock import iso
-from chalicelib.errors import Conflict, LetterboxError, NotFound, ValidationFailed
+from chalicelib.errors import Conflict, Forbidden, LetterboxError, NotFound, ValidationFailed
 from chalicelib.ids import new_id
 from chalicelib.retention import DataClass
 
@@ -159,6 +159,34 @@ class UserService:
             raise Conflict("the account's only owner cannot be removed; hand over first")
         self.store.delete_user_sessions(user.user_id)
         self.store.delete_user(account_id, user.user_id, self.email_hash(user.email))
+
+    def change_role(self, actor: User, user_id: str, role: str) -> User:
+        """Another user's role, as the team page changes it. Admins move users between
+        member and admin; only an owner makes, demotes or changes an owner; nobody changes
+        their own role (an owner steps down by handing over, from the profile); the last
+        owner is never demoted, even by two owners demoting each other at once."""
+        if not actor.at_least("admin"):
+            raise Forbidden("changing roles needs the admin role")
+        if role not in ROLES:
+            raise ValidationFailed(f"role must be one of {', '.join(ROLES)}",
+                                   details=[{"field": "role"}])
+        target = self.get(actor.account_id, user_id)  # another account's user: 404
+        if target.user_id == actor.user_id:
+            raise ValidationFailed("you cannot change your own role; an owner hands over "
+                                   "ownership from the profile", details=[{"field": "role"}])
+        if "owner" in (target.role, role) and actor.role != "owner":
+            raise Forbidden("only an owner makes, demotes or changes an owner")
+        if target.role == role:
+            return target
+        if (target.role == "owner" and target.status == "active"
+                and self.owners(actor.account_id) == [target.user_id]):
+            raise Conflict("the account's only owner cannot be demoted; hand over first")
+        # The actor must still hold the role read above: an owner demoted meanwhile (two
+        # owners demoting each other) no longer may, so one owner always remains.
+        if not self.store.set_role(actor.account_id, target.user_id, target.role, role,
+                                   actor.user_id, actor.role):
+            raise Conflict("the team changed meanwhile; reload the page and try again")
+        return self.get(actor.account_id, target.user_id)
 
     def owners(self, account_id: str) -> list[str]:
         return [u.user_id for u in self.list_users(account_id)

@@ -8,10 +8,6 @@ request that would leave the app.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from letterbox.local.devserver import free_port, wait_until_serving
+from tests.stack import dev_stack, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -39,39 +34,15 @@ class Portal:
         return f"{self.origin}{path}"
 
     def cli(self, *args: str) -> Any:
-        env = {**os.environ, "LETTERBOX_STATE_DIR": str(self.state)}
-        done = subprocess.run([str(Path(sys.executable).parent / "letterbox"), *args],
-                              env=env, capture_output=True, text=True, timeout=60, check=True)
-        return json.loads(done.stdout)
+        return run_cli(self.state, *args)
 
 
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's Chromium is missing: apt-get install -y chromium (.ci/run does)")
-    state = tmp_path_factory.mktemp("portal") / ".letterbox"
-    port = free_port()
-    env = {**os.environ, "LETTERBOX_STATE_DIR": str(state), "LETTERBOX_PORT": str(port)}
-    log = (state.parent / "dev.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "letterbox.local.devserver"], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        try:  # a loaded CI machine (2 cores, other stacks starting) can take minutes
-            dev = wait_until_serving(state, process, timeout=360)
-        except RuntimeError as err:
-            log.flush()
-            tail = (state.parent / "dev.log").read_text()[-3000:]
-            raise RuntimeError(f"{err}; the stack's log ends with:\n{tail}") from err
-        yield Portal(state=state, dev=dev, origin=dev["api_url"])
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        log.close()
+    with dev_stack(tmp_path_factory.mktemp("portal") / ".letterbox") as stack:
+        yield Portal(state=stack.state, dev=stack.dev, origin=stack.dev["api_url"])
 
 
 @pytest.fixture(scope="session")
@@ -83,10 +54,9 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def new_context(chromium: Any, portal: Portal) -> Iterator[Any]:
-    """Contexts whose every request outside the app's origin is refused and recorded."""
-    made: list[Any] = []
+def guarded_context(chromium: Any, portal: Portal, **options: Any) -> Any:
+    """A context whose every request outside the app's origin is refused and recorded."""
+    context = chromium.new_context(**options)
 
     def guard(route: Any) -> None:
         url = route.request.url
@@ -95,10 +65,17 @@ def new_context(chromium: Any, portal: Portal) -> Iterator[Any]:
         else:
             portal.foreign.append(url)
             route.abort()
+    context.route("**/*", guard)
+    return context
+
+
+@pytest.fixture
+def new_context(chromium: Any, portal: Portal) -> Iterator[Any]:
+    """Guarded contexts, closed after the test, which fails if any request left."""
+    made: list[Any] = []
 
     def make(**options: Any) -> Any:
-        context = chromium.new_context(**options)
-        context.route("**/*", guard)
+        context = guarded_context(chromium, portal, **options)
         made.append(context)
         return context
 

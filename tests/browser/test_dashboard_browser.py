@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.dashboard.cookies import BY_NAME, REGISTRY
-from tests.browser.conftest import ROOT, Portal
+from tests.browser.conftest import Portal
+from tests.stack import ROOT
 
 DAY = 86400
 JOURNEY = {"lb_journey_visitor_id", "lb_journey_first_touch", "lb_journey_session_id"}
@@ -228,7 +229,8 @@ def test_sign_in_link_goes_through_letterbox_into_the_outbox(new_context: Any,
     page.goto(portal.url("/dashboard/signin/link"))
     page.get_by_label("Email").fill(portal.dev["dashboard_email"])
     page.get_by_role("button", name="Send the link").click()
-    assert "If a user exists for that address" in page.content()
+    # waits for the answer's page: content() read mid-navigation is "" on a loaded machine
+    page.get_by_text("If a user exists for that address").first.wait_for()
     link = _link_in_outbox(portal, "/dashboard/signin/email", started)
     assert link.startswith(portal.origin)
     page.goto(link)

@@ -9,18 +9,20 @@ run stays short; the tests run in file order.
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import re
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import requests
 
-from tests.browser.conftest import ROOT, Portal
+from tests.browser.conftest import Portal, guarded_context
+from tests.stack import ROOT
 
 SHOTS = Path(os.environ.get("LETTERBOX_SCREENSHOTS_DIR") or ROOT / "build" / "screenshots")
 # (name, path) of every page; the screenshots and the audit walk this list.
@@ -63,20 +65,6 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"dashboard-{name}.png"), full_page=True)
 
 
-def _guarded_context(chromium: Any, portal: Portal, **options: Any) -> Any:
-    context = chromium.new_context(**options)
-
-    def guard(route: Any) -> None:
-        url = route.request.url
-        if url == portal.origin or url.startswith(portal.origin + "/"):
-            route.continue_()
-        else:
-            portal.foreign.append(url)
-            route.abort()
-    context.route("**/*", guard)
-    return context
-
-
 def _sign_in(page: Any, portal: Portal, email: str, password: str) -> None:
     page.goto(portal.url("/dashboard/signin"))
     if page.get_by_role("button", name="Reject all").count():
@@ -90,7 +78,7 @@ def _sign_in(page: Any, portal: Portal, email: str, password: str) -> None:
 
 @pytest.fixture(scope="module")
 def owner(chromium: Any, portal: Portal) -> Iterator[Tab]:
-    context = _guarded_context(chromium, portal, viewport={"width": 1100, "height": 800})
+    context = guarded_context(chromium, portal, viewport={"width": 1100, "height": 800})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=portal.origin)
     tab = Tab(context.new_page(), portal)
     _sign_in(tab.page, portal, portal.dev["dashboard_email"], portal.dev["dashboard_password"])
@@ -240,6 +228,55 @@ def test_a_webhook_test_event_appears_in_the_attempt_log(clean: Tab, receiver: s
     shot(page, "webhook")
 
 
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """An endpoint that keeps the type of every event it is sent."""
+
+    types: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.types.append(json.loads(body)["type"])
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_an_endpoint_filtered_on_the_page_gets_only_the_ticked_type(clean: Tab,
+                                                                    portal: Portal) -> None:
+    """Bug caught: ticked filter boxes not stored as the endpoint's filter, or events of
+    unticked types delivered anyway."""
+    recorder = type("Recorder", (_Recorder,), {"types": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        clean.go("/dashboard/webhooks")
+        page = clean.page
+        page.get_by_label("URL").fill(f"http://127.0.0.1:{server.server_address[1]}/only-sent")
+        page.get_by_label("All events, including types added later").uncheck()
+        page.get_by_label("email.sent", exact=True).check()
+        page.get_by_role("button", name="Add endpoint").click()
+        page.wait_for_load_state()
+        hook_id = page.get_by_role("link", name="Open the new endpoint").get_attribute("href")
+        hook_id = hook_id.rsplit("/", 1)[1]
+        stored = requests.get(portal.url(f"/v1/webhooks/{hook_id}"), timeout=30, headers={
+            "Authorization": f"Bearer {portal.dev['api_key']}"}).json()
+        assert stored["event_types"] == ["email.sent"]
+        clean.go(f"/dashboard/webhooks/{hook_id}")
+        assert page.get_by_label("email.sent", exact=True).is_checked()
+        assert not page.get_by_label("email.queued", exact=True).is_checked()
+        _send(portal, "filtered@example.net", "Filtered")
+        deadline = time.monotonic() + 60
+        while "email.sent" not in recorder.types and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(2)  # email.queued was published before email.sent: give it time to show
+        assert "email.sent" in recorder.types and set(recorder.types) == {"email.sent"}, (
+            recorder.types)
+    finally:
+        server.shutdown()
+
+
 def test_a_suppression_added_on_the_page_blocks_the_next_send(clean: Tab,
                                                               portal: Portal) -> None:
     """Bug caught: a page-made suppression the send path does not see."""
@@ -270,20 +307,53 @@ def test_a_template_preview_renders_a_variable_as_you_type(clean: Tab) -> None:
     assert "missing" in page.locator("#preview-body .error").inner_text()
 
 
+def _new_member(chromium: Any, portal: Portal, email: str) -> tuple[Any, Any]:
+    """(context, page) of a member invited by the CLI who accepted the invite."""
+    invite = portal.cli("user", "create", portal.dev["account_id"], email,
+                        "--role", "member")["invite_url"]
+    context = guarded_context(chromium, portal)
+    page = context.new_page()
+    page.goto(portal.url("/dashboard/invite?token=" + invite.split("token=", 1)[1]))
+    page.get_by_label("New password").fill("member password 1")
+    page.get_by_role("button", name="Save and sign in").click()
+    page.wait_for_url("**/dashboard")
+    return context, page
+
+
 def test_a_member_cannot_reach_key_management(chromium: Any, portal: Portal) -> None:
     """Bug caught: key management open to a member."""
-    invite = portal.cli("user", "create", portal.dev["account_id"], "member@example.com",
-                        "--role", "member")["invite_url"]
-    context = _guarded_context(chromium, portal)
+    context, page = _new_member(chromium, portal, "member@example.com")
     try:
-        page = context.new_page()
-        page.goto(portal.url("/dashboard/invite?token=" + invite.split("token=", 1)[1]))
-        page.get_by_label("New password").fill("member password 1")
-        page.get_by_role("button", name="Save and sign in").click()
-        page.wait_for_url("**/dashboard")
         assert page.get_by_role("link", name="API keys").count() == 0
         response = page.goto(portal.url("/dashboard/keys"))
         assert response.status == 403 and "Not allowed" in page.content()
+    finally:
+        context.close()
+
+
+def test_a_member_promoted_to_admin_manages_keys_and_demoted_is_refused(
+        clean: Tab, chromium: Any, portal: Portal) -> None:
+    """Bug caught: a role change on the team page that does not take effect (a promoted
+    member still refused key management, or a demoted admin still let in)."""
+    context, member = _new_member(chromium, portal, "promoted@example.com")
+    try:
+        assert member.goto(portal.url("/dashboard/keys")).status == 403
+
+        def change(role: str) -> None:  # the owner, with the keyboard
+            clean.go("/dashboard/team")
+            page = clean.page
+            page.get_by_label("Role of promoted@example.com", exact=True).select_option(role)
+            page.get_by_role("button", name="Change the role of promoted@example.com").focus()
+            page.keyboard.press("Enter")
+            page.wait_for_url("**/dashboard/team?done=role")
+            assert "Role changed" in page.content()
+
+        change("admin")
+        assert member.goto(portal.url("/dashboard/keys")).status == 200
+        assert member.get_by_role("link", name="API keys").count() == 1
+        change("member")
+        response = member.goto(portal.url("/dashboard/keys"))
+        assert response.status == 403 and "Not allowed" in member.content()
     finally:
         context.close()
 

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from letterbox.local.devserver import free_port, wait_until_serving
+from tests.stack import dev_stack
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 EXAMPLES = os.environ.get("LETTERBOX_FUZZ_EXAMPLES", "5")
 SECONDS = os.environ.get("LETTERBOX_FUZZ_SECONDS", "75")
@@ -25,18 +24,10 @@ SECONDS = os.environ.get("LETTERBOX_FUZZ_SECONDS", "75")
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory):
     state = tmp_path_factory.mktemp("fuzz") / ".letterbox"
-    env = {**os.environ, "LETTERBOX_STATE_DIR": str(state), "LETTERBOX_PORT": str(free_port()),
-           # the fuzzer is not a tenant to throttle: 429s would hide the paths behind them
-           "LETTERBOX_RATE_LIMIT_PER_SECOND": "1000000", "LETTERBOX_DAILY_QUOTA": "100000000"}
-    log = (state.parent / "dev.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "letterbox.local.devserver"], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield wait_until_serving(state, process), state.parent
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    # the fuzzer is not a tenant to throttle: 429s would hide the paths behind them
+    with dev_stack(state, LETTERBOX_RATE_LIMIT_PER_SECOND="1000000",
+                   LETTERBOX_DAILY_QUOTA="100000000") as stack:
+        yield stack.dev, state.parent
 
 
 def _schemathesis(dev: dict, workdir: Path, name: str, *selection: str) -> tuple[int, str]:

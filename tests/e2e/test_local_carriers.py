@@ -7,21 +7,16 @@ number, and tracking (404 "not yet in system" first) moves it to ``delivered``."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from letterbox.local.devserver import free_port, wait_until_serving
 from tests.carrier_standin import CarrierStandIn
+from tests.stack import dev_stack, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 USPS = {"client_id": "cat-id", "client_secret": "cat-secret",
         "payment": {"crid": "56982563", "mid": "903129161", "manifest_mid": "903129161",
                     "account_number": "1000405525", "account_type": "EPS"}}
@@ -29,28 +24,13 @@ USPS = {"client_id": "cat-id", "client_secret": "cat-secret",
 
 @pytest.fixture(scope="module")
 def usps_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with CarrierStandIn() as standin:
-        state = tmp_path_factory.mktemp("dev-usps") / ".letterbox"
-        state.mkdir()
-        (state / "carriers.json").write_text(json.dumps({"usps": USPS}))
-        env = {**os.environ, "LETTERBOX_STATE_DIR": str(state),
-               "LETTERBOX_PORT": str(free_port()), "LETTERBOX_USPS_BASE_URL": standin.url,
-               "LETTERBOX_LETTER_CANCEL_WINDOW_SECONDS": "0"}
-        log = (state.parent / "dev.log").open("w")
-        process = subprocess.Popen([sys.executable, "-m", "letterbox.local.devserver"],
-                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            dev = wait_until_serving(state, process)
-            yield {"dev": dev, "state": state, "standin": standin}
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-            log.close()
+    state = tmp_path_factory.mktemp("dev-usps") / ".letterbox"
+    state.mkdir()
+    (state / "carriers.json").write_text(json.dumps({"usps": USPS}))
+    with CarrierStandIn() as standin, dev_stack(
+            state, LETTERBOX_USPS_BASE_URL=standin.url,
+            LETTERBOX_LETTER_CANCEL_WINDOW_SECONDS="0") as stack:
+        yield {"dev": stack.dev, "state": state, "standin": standin}
 
 
 def _get(dev: dict[str, Any], letter_id: str) -> dict[str, Any]:
@@ -85,10 +65,8 @@ def test_a_usps_letter_is_submitted_and_tracked_to_delivered(usps_local) -> None
     assert submitted["tracking_number"] == sold, "the stand-in's tracking number"
     assert standin.labels == {letter["id"]: [sold]}
 
-    done = subprocess.run([str(Path(sys.executable).parent / "letterbox"), "letters", "poll"],
-                          env={**os.environ, "LETTERBOX_STATE_DIR": str(state)},
-                          capture_output=True, text=True, timeout=60, check=True)
-    assert "usps" in json.loads(done.stdout)["recorded"], done.stdout
+    polled = run_cli(state, "letters", "poll")
+    assert "usps" in polled["recorded"], polled
     delivered = _until(dev, letter["id"], "delivered")
     assert delivered["status"] == "delivered", delivered
     usps_events = [e for e in delivered["events"] if e["carrier_code"]]

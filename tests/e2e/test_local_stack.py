@@ -3,63 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from letterbox.local.devserver import free_port, wait_until_serving
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.stack import DevStack
 
 
-class LocalStack:
-    def __init__(self, process: subprocess.Popen, state: Path, dev: dict[str, Any]) -> None:
-        self.process, self.state, self.dev = process, state, dev
-
-    def url(self, path: str) -> str:
-        return f"{self.dev['api_url']}{path}"
-
-    def auth(self, key: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {key or self.dev['api_key']}"}
-
-    def cli(self, *args: str) -> dict[str, Any]:
-        env = {**os.environ, "LETTERBOX_STATE_DIR": str(self.state)}
-        done = subprocess.run([str(Path(sys.executable).parent / "letterbox"), *args],
-                              env=env, capture_output=True, text=True, timeout=60, check=True)
-        return json.loads(done.stdout)
-
-
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    state = tmp_path_factory.mktemp("dev") / ".letterbox"
-    port = free_port()
-    # Keys and accounts are cached per server for this long (30 s by default): 1 s here, so
-    # the closure test below can wait it out.
-    env = {**os.environ, "LETTERBOX_STATE_DIR": str(state), "LETTERBOX_PORT": str(port),
-           "LETTERBOX_AUTH_CACHE_SECONDS": "1"}
-    log = (state.parent / "dev.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "letterbox.local.devserver"], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        dev = wait_until_serving(state, process)
-        yield LocalStack(process, state, dev)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def test_dev_json_honours_the_contract(local: LocalStack) -> None:
+def test_dev_json_honours_the_contract(local: DevStack) -> None:
     assert {"api_url", "resend_api_url", "api_key", "domain", "aws_endpoint_url", "region",
             "dashboard_url", "dashboard_email", "dashboard_password"} <= set(local.dev)
     assert local.dev["resend_api_url"] == local.dev["api_url"] + "/resend"
@@ -67,7 +22,7 @@ def test_dev_json_honours_the_contract(local: LocalStack) -> None:
     assert local.dev["aws_endpoint_url"].startswith("http://127.0.0.1:")
 
 
-def test_printed_curl_flow_reaches_sent_with_outbox_copy(local: LocalStack) -> None:
+def test_printed_curl_flow_reaches_sent_with_outbox_copy(local: DevStack) -> None:
     body = {"from": f"Letterbox <hello@{local.dev['domain']}>",
             "to": "success@simulator.amazonses.com", "subject": "Hello", "html": "<p>Hi</p>"}
     accepted = requests.post(local.url("/v1/emails"), json=body, headers=local.auth(), timeout=10)
@@ -92,7 +47,7 @@ def test_printed_curl_flow_reaches_sent_with_outbox_copy(local: LocalStack) -> N
     assert dkim.verify(eml.read_bytes(), dnsfunc=lambda name, timeout=5: published.get(name))
 
 
-def _wait_status(local: LocalStack, email_id: str, wanted: str) -> str:
+def _wait_status(local: DevStack, email_id: str, wanted: str) -> str:
     deadline, status = time.monotonic() + 20, None
     while time.monotonic() < deadline and status != wanted:
         status = requests.get(local.url(f"/v1/emails/{email_id}"), headers=local.auth(),
@@ -101,7 +56,7 @@ def _wait_status(local: LocalStack, email_id: str, wanted: str) -> str:
     return str(status)
 
 
-def test_one_click_unsubscribe_then_marketing_is_suppressed(local: LocalStack) -> None:
+def test_one_click_unsubscribe_then_marketing_is_suppressed(local: DevStack) -> None:
     import email
     from email import policy
     body = {"from": f"News <news@{local.dev['domain']}>", "to": "reader@example.org",
@@ -122,7 +77,7 @@ def test_one_click_unsubscribe_then_marketing_is_suppressed(local: LocalStack) -
     assert _wait_status(local, second["id"], "suppressed") == "suppressed"
 
 
-def test_mailbox_simulator_events_arrive_through_the_webhook(local: LocalStack) -> None:
+def test_mailbox_simulator_events_arrive_through_the_webhook(local: DevStack) -> None:
     ids = {}
     for name in ("success", "bounce", "complaint", "suppressionlist"):
         ids[name] = requests.post(local.url("/v1/emails"), headers=local.auth(), timeout=10,
@@ -139,7 +94,7 @@ def test_mailbox_simulator_events_arrive_through_the_webhook(local: LocalStack) 
     assert {"bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"} <= suppressed
 
 
-def test_retention_setting_and_a_recipients_export_and_erasure(local: LocalStack) -> None:
+def test_retention_setting_and_a_recipients_export_and_erasure(local: DevStack) -> None:
     patched = requests.patch(local.url("/v1/account"), headers=local.auth(), timeout=10,
                              json={"retention": {"recipient_data_days": 30}})
     assert patched.status_code == 200 and patched.json()["retention"]["recipient_data_days"] == 30
@@ -157,7 +112,7 @@ def test_retention_setting_and_a_recipients_export_and_erasure(local: LocalStack
     assert gone.status_code == 404
 
 
-def test_pixel_and_click_in_the_outbox_produce_opened_and_clicked(local: LocalStack) -> None:
+def test_pixel_and_click_in_the_outbox_produce_opened_and_clicked(local: DevStack) -> None:
     import email
     import re
     from email import policy
@@ -179,7 +134,7 @@ def test_pixel_and_click_in_the_outbox_produce_opened_and_clicked(local: LocalSt
     assert {"opened", "clicked"} <= {e["type"] for e in events}
 
 
-def test_a_local_webhook_receives_signed_events(local: LocalStack) -> None:
+def test_a_local_webhook_receives_signed_events(local: DevStack) -> None:
     from standardwebhooks import Webhook
 
     from tests.integration.test_webhooks import Receiver
@@ -208,14 +163,14 @@ LETTER_FROM = {"company": "Acme", "address_line1": "185 Berry St", "city": "San 
                "state": "CA", "postal_code": "94107"}
 
 
-def _letter(local: LocalStack, **to: str) -> dict[str, Any]:
+def _letter(local: DevStack, **to: str) -> dict[str, Any]:
     answer = requests.post(local.url("/v1/letters"), headers=local.auth(), timeout=10, json={
         "to": {**LETTER_TO, **to}, "from": LETTER_FROM, "html": "<h1>Hello by post</h1>"})
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
 
 
-def _letter_status(local: LocalStack, letter_id: str, wanted: str) -> dict[str, Any]:
+def _letter_status(local: DevStack, letter_id: str, wanted: str) -> dict[str, Any]:
     deadline, letter = time.monotonic() + 40, {}
     while time.monotonic() < deadline and letter.get("status") != wanted:
         letter = requests.get(local.url(f"/v1/letters/{letter_id}"), headers=local.auth(),
@@ -224,7 +179,7 @@ def _letter_status(local: LocalStack, letter_id: str, wanted: str) -> dict[str, 
     return letter
 
 
-def test_letters_through_the_sandbox_carrier(local: LocalStack) -> None:
+def test_letters_through_the_sandbox_carrier(local: DevStack) -> None:
     from standardwebhooks import Webhook
 
     from tests.integration.test_webhooks import Receiver
@@ -262,7 +217,7 @@ def test_letters_through_the_sandbox_carrier(local: LocalStack) -> None:
         receiver.server.shutdown()
 
 
-def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack) -> None:
+def test_unknown_route_and_wrong_method_answer_in_the_contract(local: DevStack) -> None:
     unknown = requests.get(local.url("/v1/nothing-here"), headers=local.auth(), timeout=10)
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "not_found"
@@ -271,7 +226,7 @@ def test_unknown_route_and_wrong_method_answer_in_the_contract(local: LocalStack
     assert wrong.json()["error"]["code"] == "method_not_allowed"
 
 
-def test_cli_adds_a_local_domain_through_the_zone(local: LocalStack) -> None:
+def test_cli_adds_a_local_domain_through_the_zone(local: DevStack) -> None:
     created = local.cli("account", "create", "Zone Co")
     added = local.cli("account", "add-domain", created["account_id"], "zone.example.net")
     assert added["status"] == "verified"
@@ -284,7 +239,7 @@ def test_cli_adds_a_local_domain_through_the_zone(local: LocalStack) -> None:
     assert sent.status_code == 202
 
 
-def test_operator_cli_creates_and_revokes_keys(local: LocalStack) -> None:
+def test_operator_cli_creates_and_revokes_keys(local: DevStack) -> None:
     created = local.cli("account", "create", "Acme")
     assert created["account_id"].startswith("acct_") and created["api_key"].startswith("lb_")
     probe = requests.get(local.url("/v1/emails/em_01ARZ3NDEKTSV4RRFFQ69G5FAV"),
@@ -307,7 +262,7 @@ def test_operator_cli_creates_and_revokes_keys(local: LocalStack) -> None:
 
 
 def test_32_concurrent_sends_for_one_account_are_all_accepted_sent_and_counted(
-        local: LocalStack) -> None:
+        local: DevStack) -> None:
     """Bug caught (issue 13): concurrent sends for one account contended on the account's
     per-day stats item in a transaction and answered 500; or a count was lost or doubled."""
     import threading
@@ -354,7 +309,7 @@ def test_32_concurrent_sends_for_one_account_are_all_accepted_sent_and_counted(
     assert totals.get("queued") == 32 and totals.get("sent") == 32, totals
 
 
-def test_carrier_cli_gives_a_push_url_the_api_accepts(local: LocalStack) -> None:
+def test_carrier_cli_gives_a_push_url_the_api_accepts(local: DevStack) -> None:
     assert local.cli("carrier", "list")["carriers"] == ["sandbox"]
     url = local.cli("carrier", "push-url", "sandbox")["url"]
     assert url.startswith(local.dev["api_url"] + "/webhooks/carriers/sandbox?token=")
@@ -364,7 +319,7 @@ def test_carrier_cli_gives_a_push_url_the_api_accepts(local: LocalStack) -> None
     assert forged.status_code == 401
 
 
-def test_ctrl_c_stops_everything(local: LocalStack) -> None:
+def test_ctrl_c_stops_everything(local: DevStack) -> None:
     moto_port = int(local.dev["aws_endpoint_url"].rsplit(":", 1)[1])
     local.process.send_signal(signal.SIGINT)
     assert local.process.wait(timeout=20) == 0

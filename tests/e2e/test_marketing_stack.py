@@ -13,22 +13,19 @@ from urllib.parse import urlencode
 
 import requests
 
-from tests.e2e import test_local_stack as base
-from tests.e2e.test_local_stack import LocalStack
-
-local = base.local  # this module's own `make dev` stack (own port and state folder)
+from tests.stack import DevStack  # ``local``: this module's own stack (tests/e2e/conftest.py)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def _call(dev: LocalStack, method: str, path: str, body: Any = None) -> Any:
+def _call(dev: DevStack, method: str, path: str, body: Any = None) -> Any:
     response = requests.request(method, dev.url(path), json=body, headers=dev.auth(),
                                 timeout=10)
     assert response.status_code < 300, (path, response.status_code, response.text)
     return response.json()
 
 
-def _outbox(dev: LocalStack) -> dict[str, list[Any]]:
+def _outbox(dev: DevStack) -> dict[str, list[Any]]:
     """Every message handed to SES so far, by recipient."""
     found: dict[str, list[Any]] = {}
     for path in sorted((dev.state / "outbox").glob("*.eml")):
@@ -37,7 +34,7 @@ def _outbox(dev: LocalStack) -> dict[str, list[Any]]:
     return found
 
 
-def _new_mail(dev: LocalStack, before: dict[str, list[Any]], expected: int,
+def _new_mail(dev: DevStack, before: dict[str, list[Any]], expected: int,
               settle: float = 3.0) -> dict[str, list[Any]]:
     """Messages sent since ``before``: waits for ``expected`` of them, then a little longer
     so that an extra one would be seen."""
@@ -57,7 +54,7 @@ def _text(message: Any) -> str:
     return str(message.get_body(("plain",)).get_content())
 
 
-def _broadcast(dev: LocalStack, segment: str, topic: str) -> str:
+def _broadcast(dev: DevStack, segment: str, topic: str) -> str:
     made = _call(dev, "POST", "/v1/broadcasts", {
         "from": f"News <news@{dev.dev['domain']}>", "segment_id": segment, "topic_id": topic,
         "subject": "News for {{ contact.first_name | default('you') }}",
@@ -67,7 +64,7 @@ def _broadcast(dev: LocalStack, segment: str, topic: str) -> str:
     return str(made["id"])
 
 
-def test_five_contact_segment_scenario(local: LocalStack) -> None:
+def test_five_contact_segment_scenario(local: DevStack) -> None:
     """Catches: a broadcast reaching unsubscribed, pending or suppressed contacts, a repeat
     send mailing anyone, a confirmed contact left out, a topic opt-out ignored."""
     import dkim

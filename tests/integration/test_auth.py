@@ -33,11 +33,30 @@ def test_revoked_key_is_401(api, account) -> None:
     accounts = wiring.container().accounts
     key = accounts.create_key(account.account_id, "full", utcnow())
     assert _send(api, key.token, account.domain).status_code == 202
-    accounts.revoke_key(key.key_id, utcnow())
+    accounts.revoke_key(account.account_id, key.key_id, utcnow())
     response = _send(api, key.token, account.domain)
     assert response.status_code == 401
     assert "revoked" in response.json["error"]["message"]
     assert _send(api, account.api_key, account.domain).status_code == 202, "others unaffected"
+
+
+def test_revoke_key_refuses_another_accounts_key(api, account, other_account) -> None:
+    """Bug caught: the service revoking any key id it is given, leaving the check to each
+    caller (a caller that forgets it lets one account switch off another's key)."""
+    import pytest
+
+    from chalicelib.errors import NotFound
+    accounts = wiring.container().accounts
+    [theirs] = [k["key_id"] for k in accounts.list_keys(other_account.account_id)]
+    with pytest.raises(NotFound):
+        accounts.revoke_key(account.account_id, theirs, utcnow())
+    with pytest.raises(NotFound):
+        accounts.revoke_key(account.account_id, "key_doesnotexist", utcnow())
+    [listed] = accounts.list_keys(other_account.account_id)
+    assert listed["revoked_at"] is None, "not revoked in the store"
+    assert _send(api, other_account.api_key, other_account.domain).status_code == 202
+    accounts.revoke_key(other_account.account_id, theirs, utcnow())
+    assert _send(api, other_account.api_key, other_account.domain).status_code == 401
 
 
 def test_keys_are_stored_only_as_hashes(stack, account) -> None:

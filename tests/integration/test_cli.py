@@ -80,3 +80,18 @@ def test_no_stack_at_all_is_a_json_error(monkeypatch, capsys, tmp_path) -> None:
     monkeypatch.setattr(cli, "STATE", tmp_path)
     assert cli.main(["key", "list", "acct_x"]) == 1
     assert "no local stack" in json.loads(capsys.readouterr().err)["error"]["message"]
+
+
+def test_key_revoke_finds_the_keys_account(stack, monkeypatch, capsys, account) -> None:
+    """Bug caught: ``letterbox key revoke KEY_ID`` broken when revoking became scoped to an
+    account (the operator names only the key), or an unknown key not answered as an error."""
+    from chalicelib import wiring
+    env = {**stack.env, "LETTERBOX_PUBLIC_BASE_URL": PUBLIC}
+    [key] = wiring.container().accounts.list_keys(account.account_id)
+    code, out, _ = _run(monkeypatch, capsys, FakeDeployment(env), "key", "revoke",
+                        key["key_id"])
+    assert code == 0 and json.loads(out) == {"key_id": key["key_id"], "revoked": True}
+    [after] = wiring.container().accounts.list_keys(account.account_id)
+    assert after["revoked_at"]
+    code, out, err = _run(monkeypatch, capsys, FakeDeployment(env), "key", "revoke", "key_nope")
+    assert code != 0 and out == "" and "no API key key_nope" in json.loads(err)["error"]["message"]

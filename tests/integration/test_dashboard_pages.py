@@ -209,7 +209,8 @@ def test_webhook_created_tested_and_rotated_on_the_page(client: Any, account: An
     """Bug caught: a signing secret shown twice, or a test event that is never queued."""
     owner = signed_in(client, account.account_id, "owner@example.com")
     made = owner.post("/dashboard/webhooks", {"url": "http://127.0.0.1:9/hook",
-                                              "event_types": "email.delivered email.bounced"})
+                                              "event_types": ["email.delivered",
+                                                              "email.bounced"]})
     assert made.status == 200 and "only once" in made.text
     secret = re.search(r'data-copy="(whsec_[^"]+)"', made.text).group(1)  # type: ignore[union-attr]
     hook_id = re.search(r'/dashboard/webhooks/(wh_\w+)', made.text).group(1)  # type: ignore[union-attr]
@@ -223,6 +224,48 @@ def test_webhook_created_tested_and_rotated_on_the_page(client: Any, account: An
     owner.post(f"/dashboard/webhooks/{hook_id}/update", {"enabled": "true"})
     assert "Disable" in owner.get(f"/dashboard/webhooks/{hook_id}").text
     assert owner.post("/dashboard/webhooks", {"url": "ftp://x", "event_types": "*"}).status == 422
+
+
+def test_webhook_filter_is_the_ticked_boxes_of_the_one_vocabulary(
+        client: Any, account: Any, api_of: ApiClient) -> None:
+    """Bug caught: filter boxes that are a copy of the event list (a type the API takes but
+    the page cannot tick, or the reverse), a stored filter that differs from the ticked boxes,
+    or an empty filter silently taken as "all events"."""
+    from chalicelib.models import EVENT_TYPES
+    owner = signed_in(client, account.account_id, "owner@example.com")
+
+    def boxes(text: str) -> dict[str, bool]:
+        found = re.findall(r'<input id="[^"]+" type="checkbox" name="event_types" '
+                           r'value="([^"]+)"( checked)?>', text)
+        return {value: bool(checked) for value, checked in found}
+
+    offered = boxes(owner.get("/dashboard/webhooks").text)
+    assert set(offered) == {"*", *EVENT_TYPES} and len(offered) == len(EVENT_TYPES) + 1
+    assert [t for t, on in offered.items() if on] == ["*"], "a new endpoint: all events"
+
+    def stored(hook_id: str) -> list[str]:
+        got = api_of.get(f"/v1/webhooks/{hook_id}", key=account.api_key)
+        return list(got.json["event_types"])
+
+    made = owner.post("/dashboard/webhooks", {"url": "http://127.0.0.1:9/hook",
+                                              "event_types": ["letter.delivered"]})
+    assert made.status == 200, made.text[:300]
+    hook_id = re.search(r'/dashboard/webhooks/(wh_\w+)', made.text).group(1)  # type: ignore[union-attr]
+    assert stored(hook_id) == ["letter.delivered"]
+    shown = boxes(owner.get(f"/dashboard/webhooks/{hook_id}").text)
+    assert [t for t, on in shown.items() if on] == ["letter.delivered"]
+
+    update = f"/dashboard/webhooks/{hook_id}/update"
+    assert owner.post(update, {"event_types": ["email.bounced", "contact.created"]}).status == 303
+    assert stored(hook_id) == ["email.bounced", "contact.created"]
+    empty = owner.post(update, {})
+    assert empty.status == 422 and "tick at least one event type" in empty.text
+    assert stored(hook_id) == ["email.bounced", "contact.created"], "unchanged"
+    assert owner.post(update, {"event_types": ["*", "email.sent"]}).status == 303
+    assert stored(hook_id) == ["*"]
+    unknown = owner.post("/dashboard/webhooks", {"url": "http://127.0.0.1:9/hook",
+                                                 "event_types": ["email.nope"]})
+    assert unknown.status == 422 and "email.nope" in unknown.text
 
 
 def test_settings_retention_is_checked_by_the_api_rule(client: Any, account: Any) -> None:
@@ -258,6 +301,72 @@ def test_team_invite_and_closure(client: Any, account: Any) -> None:
     assert closed.status == 303 and "signin" in closed.location
     from chalicelib import wiring
     assert wiring.container().accounts.describe(account.account_id).status == "closed"
+
+
+def test_role_changes_follow_the_role_rules(client: Any, account: Any, other_account: Any,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug caught: a member or admin raising anyone to owner, an admin demoting an owner, a
+    user changing their own role, another account's user reachable, or the last owner
+    demoted by two owners demoting each other at once."""
+    from chalicelib import wiring
+    from chalicelib.errors import Conflict, Forbidden, NotFound, ValidationFailed
+    users = wiring.container().dashboard.users
+    owner, _ = make_user(account.account_id, "owner@example.com", role="owner")
+    admin, _ = make_user(account.account_id, "admin@example.com", role="admin")
+    member, _ = make_user(account.account_id, "member@example.com", role="member")
+    outsider, _ = make_user(other_account.account_id, "out@example.com", role="member")
+
+    def role_of(user: Any) -> str:
+        return str(users.get(user.account_id, user.user_id).role)
+
+    with pytest.raises(Forbidden):
+        users.change_role(member, admin.user_id, "member")  # members change nothing
+    with pytest.raises(Forbidden):
+        users.change_role(admin, member.user_id, "owner")  # only an owner makes an owner
+    with pytest.raises(Forbidden):
+        users.change_role(admin, owner.user_id, "admin")  # ... or demotes one
+    with pytest.raises(ValidationFailed):
+        users.change_role(admin, admin.user_id, "member")  # never one's own role
+    with pytest.raises(ValidationFailed):
+        users.change_role(owner, owner.user_id, "admin")  # an owner hands over instead
+    with pytest.raises(ValidationFailed):
+        users.change_role(owner, member.user_id, "superuser")
+    with pytest.raises(NotFound):
+        users.change_role(owner, outsider.user_id, "admin")
+    assert (role_of(owner), role_of(admin), role_of(member), role_of(outsider)) == (
+        "owner", "admin", "member", "member"), "nothing changed by a refused request"
+
+    assert users.change_role(admin, member.user_id, "admin").role == "admin"
+    assert users.change_role(admin, member.user_id, "member").role == "member"
+    second = users.change_role(owner, admin.user_id, "owner")
+    assert second.role == "owner" and sorted(users.owners(account.account_id)) == sorted(
+        [owner.user_id, admin.user_id])
+    # Two owners demote each other at once: both read two owners; the second write finds
+    # its actor no longer an owner (the store's transaction), so one owner remains.
+    users.change_role(owner, second.user_id, "admin")
+    with monkeypatch.context() as interleaved:
+        interleaved.setattr(users, "owners", lambda _: [owner.user_id, second.user_id])
+        with pytest.raises(Conflict):
+            users.change_role(second, owner.user_id, "admin")  # ``second`` as read: an owner
+    with pytest.raises(Conflict):  # read after the first write: the last-owner rule
+        users.change_role(second, owner.user_id, "admin")
+    assert users.owners(account.account_id) == [owner.user_id]
+
+    page = signed_in(client, account.account_id, "admin2@example.com", role="admin")
+    team = page.get("/dashboard/team").text
+    assert f'action="/dashboard/team/{member.user_id}/role"' in team
+    assert f'action="/dashboard/team/{owner.user_id}/role"' not in team, "admins see no control"
+    assert '<option value="owner"' not in team.split('<h2>Invite a user</h2>')[0]
+    changed = page.post(f"/dashboard/team/{member.user_id}/role", {"role": "admin"})
+    assert changed.status == 303 and role_of(member) == "admin"
+    assert "Role changed" in page.get(changed.location).text
+    refused = page.post(f"/dashboard/team/{owner.user_id}/role", {"role": "member"})
+    assert refused.status == 403 and role_of(owner) == "owner"
+    assert page.post(f"/dashboard/team/{outsider.user_id}/role", {"role": "admin"}).status == 404
+    assert page.post(f"/dashboard/team/{member.user_id}/role", {"role": "root"}).status == 422
+    assert page.post(f"/dashboard/team/{member.user_id}/role", {"role": "member"},
+                     with_csrf=False).status == 403
+    assert role_of(member) == "admin"
 
 
 def test_bad_query_values_are_4xx_pages_not_500(client: Any, account: Any) -> None:

@@ -180,16 +180,28 @@ def test_api_gateway_throttles_before_lambda(sam) -> None:
 
 
 def test_every_function_logs_to_a_group_with_retention_and_kms(sam) -> None:
-    functions = {n for n, r in sam["Resources"].items()
+    """Bug caught: a function logging to Lambda's default ``/aws/lambda/<function>`` group,
+    which Lambda may create before the stack on a fresh deploy (the stack's group then fails
+    to create, or the function's logs go to a group without retention or the key)."""
+    resources = sam["Resources"]
+    functions = {n: r["Properties"] for n, r in resources.items()
                  if r["Type"] == "AWS::Serverless::Function"}
-    groups = {r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]
-              for r in sam["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup"}
+    groups = {n: r["Properties"] for n, r in resources.items()
+              if r["Type"] == "AWS::Logs::LogGroup"}
     assert len(functions) >= 10
-    for function in functions:
-        group = groups.get(f"/aws/lambda/${{{function}}}")
-        assert group is not None, f"{function} has no log group"
+    used = set()
+    for function, properties in functions.items():
+        ref = properties.get("LoggingConfig", {}).get("LogGroup")
+        assert isinstance(ref, dict) and "Ref" in ref, f"{function} names no log group"
+        group = groups.get(ref["Ref"])
+        assert group is not None, f"{function} logs to {ref}, not a group of the stack"
         assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         assert group["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+        name = group["LogGroupName"]["Fn::Sub"]
+        # A function name has no "/": this can never be a group Lambda makes by itself.
+        assert name == f"/aws/lambda/${{AWS::StackName}}/{function}", name
+        used.add(ref["Ref"])
+    assert used == set(groups), f"groups no function logs to: {set(groups) - used}"
 
 
 def test_the_bucket_refuses_plain_http(sam) -> None:

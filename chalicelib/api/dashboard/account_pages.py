@@ -18,7 +18,7 @@ PERMISSIONS = [
     ("Send a webhook test event, verify a domain, edit templates and suppressions", "member"),
     ("Add domains, change tracking, rotate DKIM; add, change and remove webhooks", "admin"),
     ("Create and revoke API keys and SMTP credentials", "admin"),
-    ("Invite and remove users", "admin"),
+    ("Invite and remove users, change a member's or admin's role", "admin"),
     ("Set retention, export or erase a recipient's data, export the account", "admin"),
     ("Close the account", "admin"),
 ]
@@ -105,6 +105,13 @@ def team(visit: Visit) -> Response:
     listed = sorted(users.list_users(visit.user.account_id), key=lambda u: u.email)
     return visit.render("team.html", users=sliced(visit, listed), invite=invite,
                         permissions=PERMISSIONS, done=visit.query("done"))
+
+
+@page("/dashboard/team/{user_id}/role", ("POST",), role="admin")
+def change_role(visit: Visit, user_id: str) -> Response:
+    """The rules (who may, never one's own, never the last owner) are the service's."""
+    visit.services.users.change_role(visit.user, user_id, visit.field("role"))
+    return visit.redirect("/dashboard/team?done=role")
 
 
 @page("/dashboard/team/{user_id}/remove", ("POST",), role="admin")

@@ -87,6 +87,10 @@ class Visit:
     def field(self, name: str, default: str = "") -> str:
         return self.form.get(name, default)
 
+    def fields(self, name: str) -> list[str]:
+        """Every value of a repeated field (a group of checkboxes), in the order sent."""
+        return parse_all(self.request).get(name, [])
+
     def query(self, name: str) -> str:
         params: dict[str, str] = dict(self.request.query_params or {})
         return str(params.get(name) or "")
@@ -156,6 +160,22 @@ def parse_body(request: Request) -> dict[str, str]:
             return {}
         return {k: v for k, v in data.items()} if isinstance(data, dict) else {}
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
+
+
+def parse_all(request: Request) -> dict[str, list[str]]:
+    """The form with every value of each field; a JSON list counts as repeated values."""
+    raw = request.raw_body or b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if (request.headers.get("content-type") or "").startswith(JSON):
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: [str(i) for i in v] if isinstance(v, list) else [str(v)]
+                for k, v in data.items()}
+    return parse_qs(text)
 
 
 def encode_prefs(prefs: dict[str, str]) -> str:

@@ -8,7 +8,8 @@ from chalice.app import Response
 
 from chalicelib.api.dashboard.frame import Visit, page
 from chalicelib.api.dashboard.portal import cursor_of, model, principal, sliced
-from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.errors import ValidationFailed
+from chalicelib.vocabulary import WEBHOOK_EVENT_GROUPS
 
 
 # Domains
@@ -91,10 +92,8 @@ def keys(visit: Visit) -> Response:
 
 @page("/dashboard/keys/{key_id}/revoke", ("POST",), role="admin")
 def revoke_key(visit: Visit, key_id: str) -> Response:
-    accounts = visit.services.container.accounts
-    if key_id not in {k["key_id"] for k in accounts.list_keys(visit.user.account_id)}:
-        raise NotFound(f"no API key {key_id}")  # another account's key is simply not there
-    accounts.revoke_key(key_id, visit.now)
+    # The service refuses another account's key (404), as it does for every caller.
+    visit.services.container.accounts.revoke_key(visit.user.account_id, key_id, visit.now)
     return visit.redirect("/dashboard/keys?done=revoked")
 
 
@@ -129,8 +128,14 @@ def revoke_smtp(visit: Visit, credential_id: str) -> Response:
 # Webhooks
 
 def _event_types(visit: Visit) -> list[str]:
-    chosen = [t.strip() for t in visit.field("event_types").replace(",", " ").split()]
-    return chosen or ["*"]
+    """The ticked filter boxes; "all events" wins. The service refuses an unknown type."""
+    chosen = list(dict.fromkeys(t.strip() for t in visit.fields("event_types") if t.strip()))
+    if "*" in chosen:
+        return ["*"]
+    if not chosen:
+        raise ValidationFailed("event_types: tick at least one event type, or all events",
+                               details=[{"field": "event_types"}])
+    return chosen
 
 
 @page("/dashboard/webhooks", ("GET", "POST"), nav="Webhooks")
@@ -146,12 +151,7 @@ def webhooks(visit: Visit) -> Response:
         created = service.create(principal(visit), request, visit.now)
     listed = service.list_all(principal(visit)).data
     return visit.render("webhooks.html", hooks=sliced(visit, listed), created=created,
-                        event_types=_known_types())
-
-
-def _known_types() -> list[str]:
-    from chalicelib.models import EVENT_TYPES
-    return sorted(EVENT_TYPES)
+                        event_groups=WEBHOOK_EVENT_GROUPS)
 
 
 @page("/dashboard/webhooks/{webhook_id}")
@@ -166,7 +166,7 @@ def _webhook_page(visit: Visit, webhook_id: str, secret: str | None = None,
     attempts = service.attempts(principal(visit), webhook_id).data
     return visit.render("webhook.html", hook=hook, attempts=sliced(visit, attempts),
                         secret=secret, done=done or visit.query("done"),
-                        event_types=_known_types())
+                        event_groups=WEBHOOK_EVENT_GROUPS)
 
 
 @page("/dashboard/webhooks/{webhook_id}/test", ("POST",))
@@ -185,9 +185,11 @@ def webhook_rotate(visit: Visit, webhook_id: str) -> Response:
 @page("/dashboard/webhooks/{webhook_id}/update", ("POST",), role="admin")
 def webhook_update(visit: Visit, webhook_id: str) -> Response:
     from chalicelib.models import WebhookUpdate
-    fields: dict[str, object] = {"event_types": _event_types(visit)}
-    if visit.field("enabled") in ("true", "false"):
+    fields: dict[str, object]
+    if visit.field("enabled") in ("true", "false"):  # the disable / re-enable button
         fields = {"enabled": visit.field("enabled") == "true"}
+    else:  # the event filter form
+        fields = {"event_types": _event_types(visit)}
     request = model(WebhookUpdate, fields)
     visit.services.container.webhooks.update(principal(visit), webhook_id, request)
     return visit.redirect(f"/dashboard/webhooks/{webhook_id}?done=saved")

@@ -266,8 +266,9 @@ def list_api_keys(call: Call) -> Response:
                responses={200: "resend_models:ResendObject", 404: ERR}, tags=TAGS)
 def remove_api_key(call: Call, api_key_id: str) -> Response:
     if api_key_id not in {k["key_id"] for k in _live_keys(call.account.account_id)}:
-        raise NotFound(f"no API key {api_key_id}")  # another account's key is not found either
-    wiring.container().accounts.revoke_key(api_key_id, utcnow())
+        raise NotFound(f"no API key {api_key_id}")  # one already removed is gone (Resend)
+    # The service itself refuses another account's key (404).
+    wiring.container().accounts.revoke_key(call.account.account_id, api_key_id, utcnow())
     return ok({"object": "api_key", "id": api_key_id, "deleted": True})
 
 
