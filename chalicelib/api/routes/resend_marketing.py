@@ -1,0 +1,482 @@
+"""/resend/…: Resend's contacts, segments (and the older audiences), topics, broadcasts,
+templates and suppressions over the marketing, template and suppression services. Shapes
+only, as in ``resend.py`` (whose Api these routes join): every rule lives in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from chalice.app import Response
+
+from chalicelib import resend_mapping as shapes
+from chalicelib import wiring
+from chalicelib.api.routes.resend import (ERR, TAGS, api, body_of, dumped, object_body, ok,
+                                          page_of, paged, validate)
+from chalicelib.api.web import Call
+from chalicelib.clock import utcnow
+from chalicelib.errors import NotFound, ValidationFailed
+
+OBJ = "resend_models:ResendObject"
+LIST = "resend_models:ResendList"
+def _ref(value: str) -> str:
+    return unquote(value)
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
+def _jinja(text: Any, broadcast: bool, field: str,
+           fallbacks: dict[str, Any] | None = None) -> Any:
+    if not isinstance(text, str):
+        return text  # the service's model reports the type
+    try:
+        return shapes.to_jinja(text, broadcast, fallbacks)
+    except ValueError as err:
+        raise _invalid(field, str(err)) from err
+
+
+# Contacts
+
+_CONTACT_FIELDS = ("email", "first_name", "last_name", "unsubscribed", "properties")
+
+
+def _contact_create(data: dict[str, Any], audience_id: str | None) -> dict[str, Any]:
+    unknown = sorted(set(data) - {*_CONTACT_FIELDS, "segments", "topics", "audience_id"})
+    if unknown:
+        raise _invalid(unknown[0], "unknown field")
+    fields = {k: data[k] for k in _CONTACT_FIELDS if k in data}
+    segments = data.get("segments") or []
+    if not isinstance(segments, list) or not all(isinstance(s, dict) for s in segments):
+        raise _invalid("segments", "must be a list of {id}")
+    fields["segment_ids"] = [s.get("id") for s in segments]
+    if audience_id:
+        fields["segment_ids"].append(audience_id)
+    return fields
+
+
+def _topic_choices(topics: Any) -> dict[str, Any]:
+    if not isinstance(topics, list) or not all(isinstance(t, dict) for t in topics):
+        raise _invalid("topics", "must be a list of {id, subscription}")
+    return {str(t.get("id")): t.get("subscription") for t in topics}
+
+
+def _create_contact(call: Call, audience_id: str | None) -> Response:
+    data = object_body(call)
+    audience_id = audience_id or data.get("audience_id")
+    container = wiring.container()
+    request = validate("marketing_models:ContactCreate", _contact_create(data, audience_id))
+    choices = None
+    if data.get("topics"):
+        choices = validate("marketing_models:SubscriptionChange",
+                           {"topics": _topic_choices(data["topics"])})
+    created = container.contacts.create(call.account, request, utcnow())
+    if choices is not None:
+        container.contacts.change_subscriptions(call.account.account_id, created.id, choices,
+                                                utcnow())
+    return ok({"object": "contact", "id": created.id}, 201)
+
+
+def _contact(call: Call, contact: str, audience_id: str | None) -> dict[str, Any]:
+    """The contact, by id or address; under an audience, only one of its members."""
+    found = dumped(wiring.container().contacts.get(call.account.account_id, _ref(contact)))
+    if audience_id and audience_id not in found["segment_ids"]:
+        raise NotFound("that contact is not in this audience")
+    return found
+
+
+def _update_contact(call: Call, contact: str, audience_id: str | None) -> Response:
+    data = object_body(call)
+    found = _contact(call, contact, audience_id)
+    fields = {k: data[k] for k in ("first_name", "last_name", "unsubscribed", "properties")
+              if k in data}
+    wiring.container().contacts.update(call.account.account_id, found["id"],
+                                       validate("marketing_models:ContactUpdate", fields),
+                                       utcnow())
+    return ok({"object": "contact", "id": found["id"]})
+
+
+def _remove_contact(call: Call, contact: str, audience_id: str | None) -> Response:
+    found = _contact(call, contact, audience_id)
+    container = wiring.container()
+    if audience_id:  # out of the audience; the contact stays in its other segments
+        container.audiences.remove_member(call.account.account_id, audience_id, found["id"],
+                                          utcnow())
+    else:
+        container.contacts.delete(call.account.account_id, found["id"], utcnow())
+    return ok({"object": "contact", "id": found["id"], "contact": found["id"], "deleted": True})
+
+
+def _list_contacts(call: Call, segment_id: str | None) -> Response:
+    container = wiring.container()
+    account_id = call.account.account_id
+    if segment_id:
+        return paged(call, lambda n, c: page_of(
+            container.audiences.members(account_id, segment_id, n, c), shapes.contact_object))
+    return paged(call, lambda n, c: page_of(container.contacts.list(account_id, n, c),
+                                            shapes.contact_object))
+
+
+@api.operation("POST", "/resend/contacts", summary="Resend: create a contact",
+               responses={201: OBJ, 404: ERR, 409: ERR, 422: ERR}, tags=TAGS, idempotent=True)
+def create_contact(call: Call) -> Response:
+    return _create_contact(call, None)
+
+
+@api.operation("GET", "/resend/contacts", summary="Resend: list contacts (limit, after, before)",
+               responses={200: LIST, 422: ERR}, tags=TAGS)
+def list_contacts(call: Call) -> Response:
+    return _list_contacts(call, None)
+
+
+@api.operation("GET", "/resend/contacts/{contact}",
+               summary="Resend: retrieve a contact by id or address",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def get_contact(call: Call, contact: str) -> Response:
+    return ok(shapes.contact_object(_contact(call, contact, None)))
+
+
+@api.operation("PATCH", "/resend/contacts/{contact}", summary="Resend: update a contact",
+               responses={200: OBJ, 404: ERR, 422: ERR}, tags=TAGS)
+def update_contact(call: Call, contact: str) -> Response:
+    return _update_contact(call, contact, None)
+
+
+@api.operation("DELETE", "/resend/contacts/{contact}", summary="Resend: remove a contact",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def remove_contact(call: Call, contact: str) -> Response:
+    return _remove_contact(call, contact, None)
+
+
+@api.operation("POST", "/resend/audiences/{audience_id}/contacts",
+               summary="Resend: create a contact in an audience (a segment)",
+               responses={201: OBJ, 404: ERR, 409: ERR, 422: ERR}, tags=TAGS, idempotent=True)
+def create_audience_contact(call: Call, audience_id: str) -> Response:
+    return _create_contact(call, audience_id)
+
+
+@api.operation("GET", "/resend/audiences/{audience_id}/contacts",
+               summary="Resend: list an audience's contacts",
+               responses={200: LIST, 404: ERR, 422: ERR}, tags=TAGS)
+def list_audience_contacts(call: Call, audience_id: str) -> Response:
+    return _list_contacts(call, audience_id)
+
+
+@api.operation("GET", "/resend/audiences/{audience_id}/contacts/{contact}",
+               summary="Resend: retrieve a contact of an audience",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def get_audience_contact(call: Call, audience_id: str, contact: str) -> Response:
+    return ok(shapes.contact_object(_contact(call, contact, audience_id)))
+
+
+@api.operation("PATCH", "/resend/audiences/{audience_id}/contacts/{contact}",
+               summary="Resend: update a contact of an audience",
+               responses={200: OBJ, 404: ERR, 422: ERR}, tags=TAGS)
+def update_audience_contact(call: Call, audience_id: str, contact: str) -> Response:
+    return _update_contact(call, contact, audience_id)
+
+
+@api.operation("DELETE", "/resend/audiences/{audience_id}/contacts/{contact}",
+               summary="Resend: remove a contact from an audience (it stays a contact)",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def remove_audience_contact(call: Call, audience_id: str, contact: str) -> Response:
+    return _remove_contact(call, contact, audience_id)
+
+
+@api.operation("GET", "/resend/segments/{segment_id}/contacts",
+               summary="Resend: list a segment's contacts",
+               responses={200: LIST, 404: ERR, 422: ERR}, tags=TAGS)
+def list_segment_contacts(call: Call, segment_id: str) -> Response:
+    return _list_contacts(call, segment_id)
+
+
+# A contact's topics and segments
+
+def _all_topics(account_id: str) -> list[dict[str, Any]]:
+    audiences = wiring.container().audiences
+    topics: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = audiences.topics(account_id, 100, cursor)
+        topics += [dumped(t) for t in page.data]
+        cursor = page.next_cursor
+        if cursor is None:
+            return topics
+
+
+@api.operation("GET", "/resend/contacts/{contact}/topics",
+               summary="Resend: a contact's topic subscriptions",
+               responses={200: LIST, 404: ERR, 422: ERR}, tags=TAGS)
+def list_contact_topics(call: Call, contact: str) -> Response:
+    account_id = call.account.account_id
+    subscriptions = wiring.container().contacts.subscriptions(account_id, _ref(contact))
+    described = {t["id"]: t.get("description") for t in _all_topics(account_id)}
+    items = [{"id": s.topic_id, "name": s.name, "description": described.get(s.topic_id),
+              "subscription": "opt_in" if s.subscribed else "opt_out"}
+             for s in subscriptions.data]
+    return paged(call, lambda n, c: _slice(items, n, c))
+
+
+def _slice(items: list[dict[str, Any]], limit: int, cursor: str | None
+           ) -> tuple[list[dict[str, Any]], str | None]:
+    """Pages of a list that is read whole (a contact's topics or segments)."""
+    start = int(cursor[3:]) if cursor and cursor[3:].isdigit() else 0
+    end = start + limit
+    return items[start:end], None if end >= len(items) else f"eyJ{end}"
+
+
+@api.operation("PATCH", "/resend/contacts/{contact}/topics",
+               summary="Resend: change a contact's topic subscriptions",
+               responses={200: OBJ, 404: ERR, 422: ERR}, tags=TAGS)
+def update_contact_topics(call: Call, contact: str) -> Response:
+    data = body_of(call)
+    topics = data.get("topics") if isinstance(data, dict) else data  # the SDK sends the list
+    account_id = call.account.account_id
+    request = validate("marketing_models:SubscriptionChange", {"topics": _topic_choices(topics)})
+    contacts = wiring.container().contacts
+    found = contacts.get(account_id, _ref(contact))
+    contacts.change_subscriptions(account_id, found.id, request, utcnow())
+    return ok({"object": "contact", "id": found.id})
+
+
+@api.operation("GET", "/resend/contacts/{contact}/segments",
+               summary="Resend: the segments a contact is in",
+               responses={200: LIST, 404: ERR, 422: ERR}, tags=TAGS)
+def list_contact_segments(call: Call, contact: str) -> Response:
+    account_id = call.account.account_id
+    audiences = wiring.container().audiences
+    found = _contact(call, contact, None)
+    items = [shapes.segment_object(dumped(audiences.segment(account_id, s)))
+             for s in found["segment_ids"]]
+    return paged(call, lambda n, c: _slice(items, n, c))
+
+
+@api.operation("POST", "/resend/contacts/{contact}/segments/{segment_id}",
+               summary="Resend: add a contact to a segment",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def add_contact_segment(call: Call, contact: str, segment_id: str) -> Response:
+    wiring.container().audiences.add_member(call.account.account_id, segment_id, _ref(contact),
+                                            utcnow())
+    return ok({"id": segment_id})
+
+
+@api.operation("DELETE", "/resend/contacts/{contact}/segments/{segment_id}",
+               summary="Resend: remove a contact from a segment",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def remove_contact_segment(call: Call, contact: str, segment_id: str) -> Response:
+    wiring.container().audiences.remove_member(call.account.account_id, segment_id,
+                                               _ref(contact), utcnow())
+    return ok({"id": segment_id, "deleted": True})
+
+
+# Segments (Audiences.* call the same paths)
+
+@api.operation("POST", "/resend/segments", summary="Resend: create a segment (or audience)",
+               responses={201: OBJ, 422: ERR}, tags=TAGS, idempotent=True)
+def create_segment(call: Call) -> Response:
+    data = object_body(call)
+    created = wiring.container().audiences.create_segment(
+        call.account.account_id, validate("marketing_models:SegmentCreate",
+                                          {"name": data.get("name")}), utcnow())
+    return ok({"object": "segment", "id": created.id, "name": created.name}, 201)
+
+
+@api.operation("GET", "/resend/segments", summary="Resend: list segments (limit, after, before)",
+               responses={200: LIST, 422: ERR}, tags=TAGS)
+def list_segments(call: Call) -> Response:
+    audiences, account_id = wiring.container().audiences, call.account.account_id
+    return paged(call, lambda n, c: page_of(audiences.segments(account_id, n, c),
+                                            shapes.segment_object))
+
+
+@api.operation("GET", "/resend/segments/{segment_id}", summary="Resend: retrieve a segment",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def get_segment(call: Call, segment_id: str) -> Response:
+    found = wiring.container().audiences.segment(call.account.account_id, segment_id)
+    return ok(shapes.segment_object(dumped(found)))
+
+
+@api.operation("DELETE", "/resend/segments/{segment_id}",
+               summary="Resend: remove a segment (its contacts stay)",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def remove_segment(call: Call, segment_id: str) -> Response:
+    wiring.container().audiences.delete_segment(call.account.account_id, segment_id, utcnow())
+    return ok({"object": "segment", "id": segment_id, "deleted": True})
+
+
+# Topics
+
+@api.operation("POST", "/resend/topics", summary="Resend: create a topic",
+               responses={201: OBJ, 422: ERR}, tags=TAGS, idempotent=True)
+def create_topic(call: Call) -> Response:
+    data = object_body(call)
+    fields = {k: data[k] for k in ("name", "description") if k in data}
+    fields: dict[str, Any] = {k: data[k] for k in ("name", "description") if k in data}
+        fields["default"] = data["default_subscription"]
+    created = wiring.container().audiences.create_topic(
+        call.account.account_id, validate("marketing_models:TopicCreate", fields), utcnow())
+    return ok({"object": "topic", "id": created.id}, 201)
+
+
+@api.operation("GET", "/resend/topics", summary="Resend: list topics (limit, after, before)",
+               responses={200: LIST, 422: ERR}, tags=TAGS)
+def list_topics(call: Call) -> Response:
+    audiences, account_id = wiring.container().audiences, call.account.account_id
+    return paged(call, lambda n, c: page_of(audiences.topics(account_id, n, c),
+                                            shapes.topic_object))
+
+
+@api.operation("GET", "/resend/topics/{topic_id}", summary="Resend: retrieve a topic",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def get_topic(call: Call, topic_id: str) -> Response:
+    found = wiring.container().audiences.topic(call.account.account_id, topic_id)
+    return ok(shapes.topic_object(dumped(found)))
+
+
+@api.operation("PATCH", "/resend/topics/{topic_id}", summary="Resend: update a topic",
+               responses={200: OBJ, 404: ERR, 422: ERR}, tags=TAGS)
+def update_topic(call: Call, topic_id: str) -> Response:
+    data = object_body(call)
+    fields = {k: data[k] for k in ("name", "description") if k in data}
+    wiring.container().audiences.update_topic(
+        call.account.account_id, topic_id, validate("marketing_models:TopicUpdate", fields))
+    return ok({"object": "topic", "id": topic_id})
+
+
+@api.operation("DELETE", "/resend/topics/{topic_id}", summary="Resend: remove a topic",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def remove_topic(call: Call, topic_id: str) -> Response:
+    wiring.container().audiences.delete_topic(call.account.account_id, topic_id)
+    return ok({"object": "topic", "id": topic_id, "deleted": True})
+
+
+# Broadcasts
+
+_BROADCAST_FIELDS = ("from", "subject", "reply_to", "html", "text", "name", "preview_text",
+                     "topic_id", "segment_id")
+
+
+def _broadcast_fields(data: dict[str, Any], partial: bool) -> dict[str, Any]:
+    unknown = sorted(set(data) - {*_BROADCAST_FIELDS, "audience_id", "send", "scheduled_at",
+                                  "broadcast_id", "id"})
+    if unknown:
+        raise _invalid(unknown[0], "unknown field")
+    fields = {k: data[k] for k in _BROADCAST_FIELDS if k in data}
+    if "audience_id" in data and "segment_id" not in data:
+        fields["segment_id"] = data["audience_id"]
+    reply_to = fields.get("reply_to")
+    if isinstance(reply_to, list):
+        if len(reply_to) > 1:
+            raise _invalid("reply_to", "Letterbox broadcasts take one reply-to address")
+        fields["reply_to"] = reply_to[0] if reply_to else None
+    for part in ("subject", "html", "text"):
+        if part in fields:
+            fields[part] = _jinja(fields[part], True, part)
+    if not partial and "segment_id" not in fields:
+        raise _invalid("segment_id", "required (or audience_id)")
+    return fields
+
+
+def _send(call: Call, broadcast_id: str, scheduled_at: Any) -> None:
+    request = validate("marketing_models:BroadcastSend",
+                       {} if scheduled_at is None else {"scheduled_at": scheduled_at})
+    wiring.container().broadcasts.send(call.account, broadcast_id, request, utcnow())
+
+
+@api.operation("POST", "/resend/broadcasts",
+               summary="Resend: create a broadcast (send: true sends it, scheduled_at schedules)",
+               responses={201: OBJ, 404: ERR, 409: ERR, 422: ERR}, tags=TAGS, idempotent=True)
+def create_broadcast(call: Call) -> Response:
+    data = object_body(call)
+    request = validate("marketing_models:BroadcastCreate", _broadcast_fields(data, False))
+    if data.get("scheduled_at") is not None and not data.get("send"):
+        raise _invalid("scheduled_at", "only with send: true (or use broadcasts.send)")
+    if data.get("send"):  # checked before anything is stored
+        validate("marketing_models:BroadcastSend", {"scheduled_at": data.get("scheduled_at")})
+    created = wiring.container().broadcasts.create(call.account.account_id, request, utcnow())
+    if data.get("send"):
+        _send(call, created.id, data.get("scheduled_at"))
+    return ok({"object": "broadcast", "id": created.id}, 201)
+
+
+@api.operation("GET", "/resend/broadcasts", summary="Resend: list broadcasts (limit, after, "
+               "before)", responses={200: LIST, 422: ERR}, tags=TAGS)
+def list_broadcasts(call: Call) -> Response:
+    broadcasts, account_id = wiring.container().broadcasts, call.account.account_id
+    return paged(call, lambda n, c: page_of(broadcasts.list(account_id, n, c),
+                                            shapes.broadcast_object))
+
+
+@api.operation("GET", "/resend/broadcasts/{broadcast_id}", summary="Resend: retrieve a "
+               "broadcast", responses={200: OBJ, 404: ERR}, tags=TAGS)
+def get_broadcast(call: Call, broadcast_id: str) -> Response:
+    found = wiring.container().broadcasts.get(call.account.account_id, broadcast_id)
+    return ok(shapes.broadcast_object(dumped(found)))
+
+
+@api.operation("PATCH", "/resend/broadcasts/{broadcast_id}", summary="Resend: update a draft "
+               "broadcast", responses={200: OBJ, 404: ERR, 409: ERR, 422: ERR}, tags=TAGS)
+def update_broadcast(call: Call, broadcast_id: str) -> Response:
+    fields = _broadcast_fields(object_body(call), True)
+    wiring.container().broadcasts.update(
+        call.account.account_id, broadcast_id,
+        validate("marketing_models:BroadcastUpdate", fields), utcnow())
+    return ok({"object": "broadcast", "id": broadcast_id})
+
+
+@api.operation("POST", "/resend/broadcasts/{broadcast_id}/send",
+               summary="Resend: send a broadcast now, or at scheduled_at",
+               responses={200: OBJ, 404: ERR, 409: ERR, 422: ERR}, tags=TAGS, idempotent=True)
+def send_broadcast(call: Call, broadcast_id: str) -> Response:
+    _send(call, broadcast_id, object_body(call).get("scheduled_at"))
+    return ok({"object": "broadcast", "id": broadcast_id})
+
+
+@api.operation("POST", "/resend/broadcasts/{broadcast_id}/cancel",
+               summary="Resend: cancel a scheduled or sending broadcast",
+               responses={200: OBJ, 404: ERR, 409: ERR}, tags=TAGS)
+def cancel_broadcast(call: Call, broadcast_id: str) -> Response:
+    wiring.container().broadcasts.cancel(call.account.account_id, broadcast_id, utcnow())
+    return ok({"object": "broadcast", "id": broadcast_id})
+
+
+@api.operation("POST", "/resend/broadcasts/{broadcast_id}/duplicate",
+               summary="Resend: a new draft with a broadcast's content and audience",
+               responses={200: OBJ, 404: ERR, 422: ERR}, tags=TAGS)
+def duplicate_broadcast(call: Call, broadcast_id: str) -> Response:
+    broadcasts, account_id = wiring.container().broadcasts, call.account.account_id
+    original = dumped(broadcasts.get(account_id, broadcast_id))
+    fields = {k: original[k] for k in ("name", "from", "reply_to", "subject", "preview_text",
+                                       "html", "text", "template_id", "segment_id", "topic_id",
+                                       "rate_per_minute") if original.get(k) is not None}
+    copy = broadcasts.create(account_id, validate("marketing_models:BroadcastCreate", fields),
+                             utcnow())
+    return ok({"object": "broadcast", "id": copy.id})
+
+
+@api.operation("GET", "/resend/broadcasts/{broadcast_id}/recipients",
+               summary="Resend: a broadcast's recipients of one event type",
+               responses={200: LIST, 404: ERR, 422: ERR}, tags=TAGS)
+def broadcast_recipients(call: Call, broadcast_id: str) -> Response:
+    from chalicelib.api.routes.broadcasts import RECIPIENT_STATUSES
+    kind = call.query("type")
+    if kind not in RECIPIENT_STATUSES:
+        raise _invalid("type", "one of " + ", ".join(RECIPIENT_STATUSES))
+    email = (call.query("email") or "").lower()
+    broadcasts, account_id = wiring.container().broadcasts, call.account.account_id
+
+    def fetch(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        page = broadcasts.recipients(account_id, broadcast_id, limit, cursor, kind)
+        return ([shapes.recipient_object(dumped(r)) for r in page.data
+                 if not email or (r.email or "").lower() == email], page.next_cursor)
+    return paged(call, fetch)
+
+
+@api.operation("GET", "/resend/broadcasts/{broadcast_id}/clicked-links",
+               summary="Resend: a broadcast's links with the recipients who clicked each",
+               responses={200: LIST, 404: ERR, 422: ERR}, tags=TAGS)
+def broadcast_clicked_links(call: Call, broadcast_id: str) -> Response:
+    found = wiring.container().broadcasts.get(call.account.account_id, broadcast_id)
+    items = [shapes.clicked_link(url, count) for url, count in sorted(found.clicks.items())]
+    return paged(call, lambda n, c: _slice(items, n, c))

@@ -1,0 +1,225 @@
+"""The official ``resend`` SDK, unchanged, against /resend's marketing surface: contacts (and
+the older audience-scoped paths), segments, topics, broadcasts with Resend's own variables,
+templates, suppressions, id paging, and contact.* webhooks its verifier accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import resend
+from resend import exceptions
+
+from tests.integration.test_marketing import drain_marketing, outbox, text_of
+from tests.integration.test_resend_sdk import sdk  # noqa: F401  (the fixture)
+
+MISSING = "ct_01JZZZZZZZZZZZZZZZZZZZZZZZ"
+
+
+def _contact(address: str, **fields: Any) -> str:
+    return str(resend.Contacts.create({"email": address, **fields})["id"])  # type: ignore
+
+
+def test_contacts_by_id_and_address(sdk, account) -> None:  # noqa: F811
+    """Bug caught: contacts answered in our shape (``segment_ids``, flat properties), the SDK's
+    url-quoted address not found, update/remove answering without ``object``/``deleted``."""
+    made = resend.Contacts.create({"email": "ann@example.org", "first_name": "Ann",
+                                   "properties": {"plan": "pro", "seats": 3}})
+    assert made["object"] == "contact" and made["id"].startswith("ct_")
+    got = resend.Contacts.get(email="ann@example.org")
+    assert got["id"] == made["id"] and got["first_name"] == "Ann"
+    assert got["last_name"] is None and got["unsubscribed"] is False
+    assert got["properties"] == {"plan": {"value": "pro", "type": "string"},
+                                 "seats": {"value": 3, "type": "number"}}
+    updated = resend.Contacts.update({"email": "ann@example.org", "last_name": "Lee",
+                                      "unsubscribed": True})
+    assert updated["id"] == made["id"]
+    got = resend.Contacts.get(id=made["id"])
+    assert got["last_name"] == "Lee" and got["unsubscribed"] is True
+    assert [c["id"] for c in resend.Contacts.list()["data"]] == [made["id"]]
+    removed = resend.Contacts.remove(id=made["id"])
+    assert removed["deleted"] is True and removed["contact"] == made["id"]
+    with pytest.raises(exceptions.ResendError) as gone:
+        resend.Contacts.get(email="ann@example.org")
+    assert gone.value.code == 404 and gone.value.error_type == "not_found"
+    with pytest.raises(exceptions.ValidationError):
+        resend.Contacts.create({"email": "not an address"})
+    with pytest.raises(exceptions.ValidationError) as unknown:
+        resend.Contacts.create({"email": "x@example.org", "nickname": "X"})
+    assert "nickname" in unknown.value.message
+
+
+def test_segments_audiences_and_membership(sdk, account) -> None:  # noqa: F811
+    """Bug caught: the deprecated Audiences (same paths) or audience-scoped contact paths
+    unmapped; an audience path reading a contact that is not in that audience; removing a
+    contact from an audience deleting it everywhere."""
+    news = resend.Segments.create({"name": "News"})
+    assert news["object"] == "segment" and news["name"] == "News"
+    old = resend.Audiences.create({"name": "Old list"})
+    assert {s["id"] for s in resend.Audiences.list()["data"]} == {news["id"], old["id"]}
+    assert resend.Segments.get(news["id"])["name"] == "News"
+    in_old = resend.Contacts.create({"email": "bo@example.org", "audience_id": old["id"]})
+    outsider = _contact("cy@example.org", segments=[{"id": news["id"]}])
+    assert resend.Contacts.get(audience_id=old["id"], id=in_old["id"])["email"] == \
+        "bo@example.org"
+    with pytest.raises(exceptions.ResendError) as foreign:
+        resend.Contacts.get(audience_id=old["id"], id=outsider)
+    assert foreign.value.code == 404
+    assert [c["id"] for c in resend.Contacts.list(audience_id=old["id"])["data"]] == \
+        [in_old["id"]]
+    assert [c["id"] for c in resend.Contacts.list(segment_id=news["id"])["data"]] == [outsider]
+    resend.Contacts.Segments.add({"segment_id": news["id"], "email": "bo@example.org"})
+    listed = resend.Contacts.Segments.list({"contact_id": in_old["id"]})
+    assert {s["id"] for s in listed["data"]} == {news["id"], old["id"]}
+    assert resend.Contacts.remove(audience_id=old["id"], id=in_old["id"])["deleted"] is True
+    assert resend.Contacts.get(id=in_old["id"])["id"] == in_old["id"], "still a contact"
+    removed = resend.Contacts.Segments.remove({"segment_id": news["id"],
+                                               "contact_id": in_old["id"]})
+    assert removed["deleted"] is True
+    assert resend.Contacts.Segments.list({"contact_id": in_old["id"]})["data"] == []
+    assert resend.Segments.remove(old["id"])["deleted"] is True
+    with pytest.raises(exceptions.ResendError) as gone:
+        resend.Audiences.get(old["id"])
+    assert gone.value.code == 404
+
+
+def test_topics_and_contact_subscriptions(sdk, account) -> None:  # noqa: F811
+    """Bug caught: ``default_subscription`` not mapped onto our default, or the SDK's bare
+    list body for a contact's topics refused."""
+    weekly = resend.Topics.create({"name": "Weekly", "default_subscription": "opt_out",
+                                   "description": "Every Monday"})
+    got = resend.Topics.get(weekly["id"])
+    assert got["default_subscription"] == "opt_out" and got["description"] == "Every Monday"
+    assert resend.Topics.update(weekly["id"], {"name": "Weekly digest"})["id"] == weekly["id"]
+    assert resend.Topics.get(weekly["id"])["name"] == "Weekly digest"
+    made = _contact("dee@example.org", topics=[{"id": weekly["id"], "subscription": "opt_in"}])
+    topics = resend.Contacts.Topics.list(contact_id=made)["data"]
+    assert topics == [{"id": weekly["id"], "name": "Weekly digest",
+                       "description": "Every Monday", "subscription": "opt_in"}]
+    resend.Contacts.Topics.update({"email": "dee@example.org",
+                                   "topics": [{"id": weekly["id"], "subscription": "opt_out"}]})
+    assert resend.Contacts.Topics.list(email="dee@example.org")["data"][0]["subscription"] == \
+        "opt_out"
+    with pytest.raises(exceptions.ValidationError):
+        resend.Contacts.Topics.update({"id": made, "topics": [{"id": "top_nope",
+                                                               "subscription": "opt_in"}]})
+    assert [t["id"] for t in resend.Topics.list()["data"]] == [weekly["id"]]
+    assert resend.Topics.remove(weekly["id"])["deleted"] is True
+
+
+def test_broadcast_reaches_only_subscribed_personalized_with_fallback(
+        sdk, account, stack, drain, tmp_path) -> None:  # noqa: F811
+    """Bug caught: Resend's ``{{{contact.first_name|fallback}}}`` sent literally, a missing
+    first name failing the recipient instead of using the fallback, a value injected into the
+    HTML unescaped, or a broadcast reaching an unsubscribed contact."""
+    segment = resend.Segments.create({"name": "Readers"})["id"]
+    _contact("ann@example.org", first_name="<Ann>", segments=[{"id": segment}])
+    _contact("ben@example.org", segments=[{"id": segment}])
+    _contact("uma@example.org", first_name="Uma", unsubscribed=True, segments=[{"id": segment}])
+    html = "<p>Hi {{{contact.first_name|there}}}, plan {{{contact.plan|free}}}</p>"
+    made = resend.Broadcasts.create({
+        "from": f"News <news@{account.domain}>", "segment_id": segment, "name": "June",
+        "subject": "Hello {{{FIRST_NAME|friend}}}", "html": html,
+        "text": "Hi {{{contact.first_name|there}}}"})
+    got = resend.Broadcasts.get(made["id"])
+    assert got["status"] == "draft" and got["html"] == html, "Resend's syntax round-trips"
+    assert got["subject"] == "Hello {{{contact.first_name|friend}}}"
+    assert resend.Broadcasts.update({"broadcast_id": made["id"], "name": "June news"})["id"] \
+        == made["id"]
+    assert resend.Broadcasts.send({"broadcast_id": made["id"]})["id"] == made["id"]
+    drain_marketing(stack, drain)
+    sent = outbox(tmp_path)
+    assert sorted(sent) == ["ann@example.org", "ben@example.org"]
+    ann, ben = sent["ann@example.org"][0], sent["ben@example.org"][0]
+    assert ann["Subject"] == "Hello <Ann>" and ben["Subject"] == "Hello friend"
+    assert text_of(ben) == "Hi there" or text_of(ben).strip() == "Hi there"
+    ann_html = ann.get_body(("html",)).get_content()
+    assert "Hi &lt;Ann&gt;, plan free" in ann_html and "<Ann>" not in ann_html
+    assert "Hi there, plan free" in ben.get_body(("html",)).get_content()
+    assert resend.Broadcasts.get(made["id"])["status"] == "sent"
+    delivered = resend.Broadcasts.recipients(made["id"], {"type": "sent"})["data"]
+    assert sorted(r["email"] for r in delivered) == ["ann@example.org", "ben@example.org"]
+    with pytest.raises(exceptions.ResendError) as again:
+        resend.Broadcasts.send({"broadcast_id": made["id"]})
+    assert again.value.code == 409
+
+
+def test_broadcast_schedule_cancel_duplicate_and_errors(sdk, account) -> None:  # noqa: F811
+    """Bug caught: ``send: true`` with ``scheduled_at`` ignored, an unknown variable accepted
+    (and sent literally), a Resend-style natural-language time accepted as something else."""
+    segment = resend.Segments.create({"name": "Later"})["id"]
+    made = resend.Broadcasts.create({
+        "from": f"news@{account.domain}", "audience_id": segment, "subject": "Soon",
+        "html": "<p>x</p>", "send": True, "scheduled_at": "2099-01-01T09:00:00Z"})
+    got = resend.Broadcasts.get(made["id"])
+    assert got["status"] == "scheduled" and got["scheduled_at"].startswith("2099-01-01T09:00")
+    assert got["audience_id"] == segment
+    assert resend.Broadcasts.cancel(made["id"])["id"] == made["id"]
+    assert resend.Broadcasts.get(made["id"])["status"] == "canceled"
+    copy = resend.Broadcasts.duplicate(made["id"])
+    assert copy["id"] != made["id"] and resend.Broadcasts.get(copy["id"])["status"] == "draft"
+    assert {b["id"] for b in resend.Broadcasts.list()["data"]} == {made["id"], copy["id"]}
+    base = {"from": f"news@{account.domain}", "segment_id": segment, "subject": "s"}
+    with pytest.raises(exceptions.ValidationError) as unknown:
+        resend.Broadcasts.create({**base, "html": "{{{COUPON}}}"})
+    assert "COUPON" in unknown.value.message
+    with pytest.raises(exceptions.ValidationError):
+        resend.Broadcasts.create({**base, "html": "x", "send": True,
+                                  "scheduled_at": "in 1 hour"})
+    with pytest.raises(exceptions.ValidationError):
+        resend.Broadcasts.create({**base, "html": "x", "segment_id": "seg_nope"})
+
+
+def test_another_account_sees_nothing(sdk, account, other_account) -> None:  # noqa: F811
+    """Bug caught: account B's key reading or changing A's contact, segment, topic or
+    broadcast through /resend."""
+    segment = resend.Segments.create({"name": "Mine"})["id"]
+    contact = _contact("ann@example.org", segments=[{"id": segment}])
+    topic = resend.Topics.create({"name": "T", "default_subscription": "opt_in"})["id"]
+    broadcast = resend.Broadcasts.create({"from": f"news@{account.domain}",
+                                          "segment_id": segment, "subject": "s",
+                                          "html": "x"})["id"]
+    resend.api_key = other_account.api_key
+    for call in (lambda: resend.Contacts.get(id=contact),
+                 lambda: resend.Contacts.get(email="ann@example.org"),
+                 lambda: resend.Contacts.remove(id=contact),
+                 lambda: resend.Segments.get(segment),
+                 lambda: resend.Contacts.list(segment_id=segment),
+                 lambda: resend.Topics.get(topic),
+                 lambda: resend.Broadcasts.get(broadcast),
+                 lambda: resend.Broadcasts.send({"broadcast_id": broadcast})):
+        with pytest.raises(exceptions.ResendError) as hidden:
+            call()
+        assert hidden.value.code == 404, hidden.value.message
+    assert resend.Contacts.list()["data"] == [] and resend.Broadcasts.list()["data"] == []
+    with pytest.raises(exceptions.ValidationError):  # B cannot send to A's segment either
+        resend.Broadcasts.create({"from": f"news@{other_account.domain}", "segment_id": segment,
+                                  "subject": "s", "html": "x"})
+
+
+def test_lists_page_by_id_after_and_before(sdk, account) -> None:  # noqa: F811
+    """Bug caught: the SDK's ``after``/``before`` (an object id, not a cursor) ignored or
+    refused, so a second page repeats the first or fails."""
+    ids = [_contact(f"p{i}@example.org") for i in range(5)]
+    first = resend.Contacts.list(params={"limit": 2})
+    assert first["has_more"] is True and [c["id"] for c in first["data"]] == ids[:2]
+    second = resend.Contacts.list(params={"limit": 2, "after": first["data"][-1]["id"]})
+    assert [c["id"] for c in second["data"]] == ids[2:4] and second["has_more"] is True
+    last = resend.Contacts.list(params={"limit": 2, "after": ids[3]})
+    assert [c["id"] for c in last["data"]] == ids[4:] and last["has_more"] is False
+    back = resend.Contacts.list(params={"limit": 2, "before": ids[4]})
+    assert [c["id"] for c in back["data"]] == ids[2:4] and back["has_more"] is True
+    with pytest.raises(exceptions.ValidationError):
+        resend.Contacts.list(params={"after": ids[0], "before": ids[4]})
+    with pytest.raises(exceptions.ValidationError):
+        resend.Contacts.list(params={"after": MISSING})
+
+
+def test_email_list_pages_by_email_id(sdk, account) -> None:  # noqa: F811
+    """Bug caught: Emails.list's ``after`` (the last email id) treated as a bad cursor."""
+    sent = [resend.Emails.send({"from": f"hi@{account.domain}", "to": ["a@example.net"],
+                                "subject": "Hi", "html": "x"})["id"] for _ in range(3)]
+    first = resend.Emails.list({"limit": 2})
+    rest = resend.Emails.list({"limit": 2, "after": first["data"][-1]["id"]})
+    assert rest["has_more"] is False
+    assert sorted(e["id"] for e in first["data"] + rest["data"]) == sorted(sent)
