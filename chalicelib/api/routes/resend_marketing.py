@@ -311,8 +311,8 @@ def remove_segment(call: Call, segment_id: str) -> Response:
                responses={201: OBJ, 422: ERR}, tags=TAGS, idempotent=True)
 def create_topic(call: Call) -> Response:
     data = object_body(call)
-    fields = {k: data[k] for k in ("name", "description") if k in data}
     fields: dict[str, Any] = {k: data[k] for k in ("name", "description") if k in data}
+    if "default_subscription" in data:
         fields["default"] = data["default_subscription"]
     created = wiring.container().audiences.create_topic(
         call.account.account_id, validate("marketing_models:TopicCreate", fields), utcnow())
