@@ -54,16 +54,26 @@ EVENT_TO_OURS = {"email.sent": "email.sent", "email.delivered": "email.delivered
                  "email.scheduled": "email.scheduled", "email.suppressed": "email.suppressed"}
 EVENT_FROM_OURS = {ours: theirs for theirs, ours in EVENT_TO_OURS.items()}
 EVENT_FROM_OURS["email.rejected"] = "email.failed"
+# Contacts: Resend has created/updated/deleted; our finer changes are all its "updated".
+CONTACT_EVENTS = {"contact.created": ("contact.created",),
+                  "contact.deleted": ("contact.deleted",),
+                  "contact.updated": ("contact.updated", "contact.confirmed",
+                                      "contact.unsubscribed", "contact.topics_changed")}
+for _theirs, _ours in CONTACT_EVENTS.items():
+    EVENT_FROM_OURS.update(dict.fromkeys(_ours, _theirs))
 
 
 def events_to_ours(events: list[str]) -> list[str]:
     """Resend event names → ours; an unknown one passes through so the service refuses it."""
-    return sorted({EVENT_TO_OURS.get(e, e) for e in events})
+    ours: set[str] = set()
+    for event in events:
+        ours.update(CONTACT_EVENTS.get(event) or (EVENT_TO_OURS.get(event, event),))
+    return sorted(ours)
 
 
 def events_from_ours(events: list[str]) -> list[str]:
     if "*" in events:
-        return sorted(EVENT_TO_OURS)
+        return sorted({*EVENT_TO_OURS, *CONTACT_EVENTS})
     return sorted({EVENT_FROM_OURS[e] for e in events if e in EVENT_FROM_OURS})
 
 
@@ -138,6 +148,9 @@ def webhook_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """One of our webhook payloads → Resend's (``type``, ``created_at``, ``data``)."""
     inner = payload.get("data") or {}
     details = inner.get("data") or {}
+    if payload["type"].startswith("contact."):
+        return {"type": EVENT_FROM_OURS.get(payload["type"], payload["type"]),
+                "created_at": payload["timestamp"], "data": contact_payload(inner, details)}
     data: dict[str, Any] = {"email_id": inner.get("email_id"), "created_at": payload["timestamp"],
                             "to": [inner["recipient"]] if inner.get("recipient") else [],
                             "tags": {t["name"]: t["value"] for t in inner.get("tags") or []
@@ -286,3 +299,55 @@ def clicked_link(url: str, recipients: int) -> dict[str, Any]:
     """Letterbox counts the recipients who clicked a link (not every click)."""
     return {"id": hashlib.sha256(url.encode()).hexdigest()[:24], "url": url,
             "clicks": recipients, "unique_clicks": recipients}
+
+
+def contact_payload(inner: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+    """A ``contact.*`` event's data in Resend's shape (its audience_id: the first segment)."""
+    segments = details.get("segment_ids") or []
+    return {"id": details.get("contact_id"), "audience_id": segments[0] if segments else None,
+            "segment_ids": segments, "created_at": details.get("created_at"),
+            "updated_at": details.get("updated_at"), "email": inner.get("recipient"),
+            "first_name": details.get("first_name"), "last_name": details.get("last_name"),
+            "unsubscribed": bool(details.get("unsubscribed"))}
+
+
+def template_variables(source: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
+    """Resend's ``variables`` of a template: the names it uses, with the fallback each has."""
+    fallbacks: dict[str, Any] = {}
+    for part in ("subject", "html", "text"):
+        for match in _OURS.finditer(source.get(part) or ""):
+            if match.group(1) and match.group(2):
+                fallbacks.setdefault(match.group(1), json.loads(match.group(2)))
+    return [{"key": name, "type": "string", "fallback_value": fallbacks.get(name)}
+            for name in names]
+
+
+def template_object(template: dict[str, Any]) -> dict[str, Any]:
+    """Our ``TemplateOut`` → Resend's template. A Letterbox template is live once saved, so
+    it is always ``published`` (as of its last change); it has no alias, sender or reply-to."""
+    return {"object": "template", "id": template["id"], "name": template["name"],
+            "alias": None, "status": "published", "from": None, "reply_to": None,
+            "subject": from_jinja(template["subject"], False),
+            "html": from_jinja(template.get("html"), False),
+            "text": from_jinja(template.get("text"), False),
+            "variables": template_variables(template, template.get("variables") or []),
+            "created_at": template["created_at"], "updated_at": template["updated_at"],
+            "published_at": template["updated_at"]}
+
+
+def template_list_item(template: dict[str, Any]) -> dict[str, Any]:
+    full = template_object(template)
+    return {k: full[k] for k in ("id", "name", "status", "published_at", "created_at",
+                                 "updated_at", "alias")}
+
+
+# Our suppression reasons → Resend's ``origin`` (unsubscribe and erasure have no Resend
+# counterpart and pass through under their own names).
+ORIGIN = {"bounce": "bounce", "complaint": "complaint", "manual": "manual"}
+
+
+def suppression_object(entry: dict[str, Any]) -> dict[str, Any]:
+    """Our ``SuppressionOut`` → Resend's; its id is the entry's keyed address hash."""
+    return {"object": "suppression", "id": entry["address_hash"], "email": entry.get("email"),
+            "origin": ORIGIN.get(entry["reason"], entry["reason"]),
+            "source_id": entry.get("message_id"), "created_at": entry["created_at"]}

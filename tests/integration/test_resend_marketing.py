@@ -223,3 +223,102 @@ def test_email_list_pages_by_email_id(sdk, account) -> None:  # noqa: F811
     rest = resend.Emails.list({"limit": 2, "after": first["data"][-1]["id"]})
     assert rest["has_more"] is False
     assert sorted(e["id"] for e in first["data"] + rest["data"]) == sorted(sent)
+
+
+def test_contact_webhooks_in_resend_shape_verify_with_the_sdk(sdk, account, stack) -> None:  # noqa: F811
+    """Bug caught: contact changes not reaching /resend endpoints, reaching them in our shape
+    (``contact_id``, ``recipient``) or under our finer names (``contact.unsubscribed``), or
+    signed so that the SDK's verifier refuses them."""
+    from tests.integration.test_webhooks import Receiver, _drain_webhooks
+    receiver = Receiver()
+    try:
+        hook = resend.Webhooks.create({"endpoint": receiver.url,
+                                       "events": ["contact.created", "contact.updated"]})
+        assert resend.Webhooks.get(hook["id"])["events"] == ["contact.created",
+                                                             "contact.updated"]
+        segment = resend.Segments.create({"name": "News"})["id"]
+        made = _contact("ann@example.org", first_name="Ann", segments=[{"id": segment}])
+        resend.Contacts.update({"id": made, "unsubscribed": True})
+        resend.Contacts.remove(id=made)  # contact.deleted: not subscribed to
+        assert _drain_webhooks(stack) == 2
+        events = [resend.Webhooks.verify({
+            "payload": body.decode(), "webhook_secret": hook["signing_secret"],
+            "headers": {"id": headers["svix-id"], "timestamp": headers["svix-timestamp"],
+                        "signature": headers["svix-signature"]}})
+            for headers, body in receiver.received]
+        by_type = {e["type"]: e for e in events}
+        assert set(by_type) == {"contact.created", "contact.updated"}
+        created = by_type["contact.created"]["data"]
+        assert created["id"] == made and created["email"] == "ann@example.org"
+        assert created["first_name"] == "Ann" and created["audience_id"] == segment
+        assert created["unsubscribed"] is False and created["created_at"]
+        assert by_type["contact.updated"]["data"]["unsubscribed"] is True
+    finally:
+        receiver.server.shutdown()
+
+
+def test_templates_with_resend_variables_send_through_emails_send(
+        sdk, account, drain, tmp_path) -> None:  # noqa: F811
+    """Bug caught: Resend's ``{{{NAME}}}`` stored literally (so a send renders braces), the
+    ``variables`` fallbacks lost, or publish/duplicate unmapped."""
+    made = resend.Templates.create({
+        "name": "Welcome", "subject": "Welcome {{{NAME}}}",
+        "html": "<p>Hi {{{NAME}}}, your plan: {{{PLAN}}}</p>",
+        "variables": [{"key": "NAME", "type": "string"},
+                      {"key": "PLAN", "type": "string", "fallback_value": "free"}]})
+    assert made["object"] == "template"
+    got = resend.Templates.get(made["id"])
+    assert got["html"] == "<p>Hi {{{NAME}}}, your plan: {{{PLAN|free}}}</p>"
+    assert got["status"] == "published" and got["subject"] == "Welcome {{{NAME}}}"
+    assert {v["key"]: v["fallback_value"] for v in got["variables"]} == {"NAME": None,
+                                                                        "PLAN": "free"}
+    assert resend.Templates.publish(made["id"])["id"] == made["id"]
+    sent = resend.Emails.send({"from": f"hi@{account.domain}", "to": ["a@example.net"],
+                               "template": {"id": made["id"], "variables": {"NAME": "<Jo>"}}})
+    bare = resend.Emails.send({"from": f"hi@{account.domain}", "to": ["b@example.net"],
+                               "template": {"id": made["id"], "variables": {}}})
+    drain()
+    (message,) = outbox(tmp_path)["a@example.net"]
+    assert message["Subject"] == "Welcome <Jo>"
+    assert "<p>Hi &lt;Jo&gt;, your plan: free</p>" in message.get_body(("html",)).get_content()
+    assert resend.Emails.get(sent["id"])["last_event"] == "sent"
+    assert "b@example.net" not in outbox(tmp_path), "NAME has no fallback: not sent"
+    assert resend.Emails.get(bare["id"])["last_event"] == "failed"
+    resend.Templates.update({"id": made["id"], "name": "Hello"})
+    copy = resend.Templates.duplicate(made["id"])
+    assert resend.Templates.get(copy["id"])["name"] == "Hello (copy)"
+    assert {t["id"] for t in resend.Templates.list()["data"]} == {made["id"], copy["id"]}
+    assert resend.Templates.remove(copy["id"])["deleted"] is True
+    with pytest.raises(exceptions.ValidationError) as alias:
+        resend.Templates.create({"name": "x", "subject": "s", "html": "x", "alias": "welcome"})
+    assert "alias" in alias.value.message
+    with pytest.raises(exceptions.ResendError) as gone:
+        resend.Templates.get(copy["id"])
+    assert gone.value.code == 404
+
+
+def test_suppressions_by_id_and_address(sdk, account, other_account) -> None:  # noqa: F811
+    """Bug caught: suppressions unreachable through the SDK, its id not accepted where the
+    SDK passes "id or email", a batch half-applied, or another account lifting ours."""
+    added = resend.Suppressions.add({"email": "Ann@Example.org"})
+    assert added["object"] == "suppression" and added["id"]
+    got = resend.Suppressions.get("ann@example.org")
+    assert got["id"] == added["id"] and got["origin"] == "manual"
+    assert resend.Suppressions.get(added["id"])["email"] == "ann@example.org"
+    batch = resend.Suppressions.Batch.add({"emails": ["b@example.org", "c@example.org"]})
+    assert len(batch["data"]) == 2
+    assert len(resend.Suppressions.list({"origin": "manual"})["data"]) == 3
+    assert resend.Suppressions.list({"origin": "bounce"})["data"] == []
+    with pytest.raises(exceptions.ValidationError):
+        resend.Suppressions.Batch.add({"emails": ["d@example.org", "not an address"]})
+    with pytest.raises(exceptions.ResendError):
+        resend.Suppressions.get("d@example.org")  # nothing of the refused batch was added
+    resend.api_key = other_account.api_key
+    with pytest.raises(exceptions.ResendError) as foreign:
+        resend.Suppressions.remove(added["id"])
+    assert foreign.value.code == 404
+    resend.api_key = account.api_key
+    assert resend.Suppressions.remove(added["id"])["deleted"] is True
+    removed = resend.Suppressions.Batch.remove({"emails": ["b@example.org", "c@example.org"]})
+    assert [r["deleted"] for r in removed["data"]] == [True, True]
+    assert resend.Suppressions.list()["data"] == []
