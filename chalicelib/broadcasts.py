@@ -13,6 +13,7 @@ emails' own events: no shared counter is written per recipient.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -247,13 +248,17 @@ class BroadcastSender:
 
     def __init__(self, store: BroadcastStore, emails: BatchSender,
                  suppressions: SuppressionCheck, templates: TemplateSource, jobs: Jobs,
-                 log: EmailLog) -> None:
+                 log: EmailLog,
+                 unsubscribe_url: Callable[[str, str, str], str] | None = None) -> None:
         self._store = store
         self._emails = emails
         self._suppressions = suppressions
         self._templates = templates
         self._jobs = jobs
         self._log = log
+        # (account, broadcast, address) → a recipient's preference page: ``unsubscribe_url``
+        # in the content (Resend's {{{RESEND_UNSUBSCRIBE_URL}}}).
+        self._unsubscribe_url = unsubscribe_url
 
     def run(self, job: MarketingJob, principal: Principal, now: datetime) -> str:
         record = self._store.get_object(job.account_id, "BC", job.object_id)
@@ -310,7 +315,11 @@ class BroadcastSender:
                                                marker) or reason is not None:
                 continue
             try:
-                content = render(source, {"contact": template_contact(contact)})
+                variables: dict[str, Any] = {"contact": template_contact(contact)}
+                if self._unsubscribe_url is not None:
+                    variables["unsubscribe_url"] = self._unsubscribe_url(
+                        account_id, broadcast_id, contact["email"])
+                content = render(source, variables)
             except TemplateError as err:
                 self._store.set_recipient(account_id, broadcast_id, contact["contact_id"],
                                           {"status": "failed", "reason": str(err)})

@@ -322,3 +322,32 @@ def test_suppressions_by_id_and_address(sdk, account, other_account) -> None:  #
     removed = resend.Suppressions.Batch.remove({"emails": ["b@example.org", "c@example.org"]})
     assert [r["deleted"] for r in removed["data"]] == [True, True]
     assert resend.Suppressions.list()["data"] == []
+
+
+def test_broadcast_unsubscribe_url_opens_the_recipients_own_preference_page(
+        sdk, account, stack, drain, tmp_path, api) -> None:  # noqa: F811
+    """Bug caught: {{{RESEND_UNSUBSCRIBE_URL}}} rendered empty or literally (a body link that
+    unsubscribes nobody), or one link shared by every recipient."""
+    import re
+    segment = resend.Segments.create({"name": "Links"})["id"]
+    _contact("ann@example.org", segments=[{"id": segment}])
+    _contact("ben@example.org", segments=[{"id": segment}])
+    made = resend.Broadcasts.create({
+        "from": f"news@{account.domain}", "segment_id": segment, "subject": "s",
+        "text": "Leave: {{{RESEND_UNSUBSCRIBE_URL}}}", "send": True})
+    drain_marketing(stack, drain)
+    links = {to: re.search(r"https://\S+(/u/\S+)", text_of(messages[0])).group(1)
+             for to, messages in outbox(tmp_path).items()}
+    assert sorted(links) == ["ann@example.org", "ben@example.org"]
+    assert links["ann@example.org"] != links["ben@example.org"]
+    FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert api.post(links["ann@example.org"], raw="List-Unsubscribe=One-Click",
+                    headers=FORM).status_code == 200
+    assert resend.Contacts.get(email="ann@example.org")["unsubscribed"] is True
+    assert resend.Contacts.get(email="ben@example.org")["unsubscribed"] is False
+    entry = resend.Suppressions.get("ann@example.org")
+    assert entry["origin"] == "unsubscribe" and entry["email"] is None, "kept as its hash"
+    with pytest.raises(exceptions.ValidationError):
+        resend.Suppressions.remove(entry["id"])
+    assert resend.Suppressions.remove("ann@example.org")["deleted"] is True
+    assert resend.Broadcasts.get(made["id"])["text"] == "Leave: {{{RESEND_UNSUBSCRIBE_URL}}}"

@@ -612,10 +612,11 @@ def get_suppression(call: Call, entry: str) -> Response:
 def _unsuppress(account_id: str, entry: str) -> dict[str, Any]:
     suppressions = wiring.container().suppressions
     found = suppressions.entry(account_id, entry)
-    if found.email is None:  # erased: only the hash remains, and it keeps suppressing
-        raise _invalid("id", "this entry was erased; only the address it suppresses can "
-                             "lift it")
-    suppressions.remove(account_id, found.email)
+    address = found.email or (entry if "@" in entry else None)
+    if address is None:  # only the hash is stored (erased, or unsubscribed by hash)
+        raise _invalid("id", "this entry keeps no address: lift it by the address it "
+                             "suppresses")
+    suppressions.remove(account_id, address)
     return {"object": "suppression", "id": found.address_hash, "deleted": True}
 
 
