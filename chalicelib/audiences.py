@@ -76,6 +76,11 @@ class AudienceService:
         return SegmentPage(data=[_segment_out(i) for i in items],
                            has_more=next_cursor is not None, next_cursor=next_cursor)
 
+    def rename_segment(self, account_id: str, segment_id: str, name: str) -> SegmentOut:
+        record = {**self._owned(account_id, "SEG", "seg", segment_id), "name": name}
+        self._store.put_object(account_id, "SEG", segment_id, record)
+        return _segment_out(record)
+
     def delete_segment(self, account_id: str, segment_id: str, now: datetime) -> None:
         """The segment and its memberships go; its contacts stay, in their other segments."""
         self._owned(account_id, "SEG", "seg", segment_id)

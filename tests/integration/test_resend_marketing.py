@@ -58,6 +58,10 @@ def test_segments_audiences_and_membership(sdk, account) -> None:  # noqa: F811
     old = resend.Audiences.create({"name": "Old list"})
     assert {s["id"] for s in resend.Audiences.list()["data"]} == {news["id"], old["id"]}
     assert resend.Segments.get(news["id"])["name"] == "News"
+    assert resend.Segments.update(news["id"], {"name": "Newsletter"})["id"] == news["id"]
+    assert resend.Segments.get(news["id"])["name"] == "Newsletter"
+    with pytest.raises(exceptions.ValidationError):
+        resend.Segments.update(news["id"], {"name": ""})
     in_old = resend.Contacts.create({"email": "bo@example.org", "audience_id": old["id"]})
     outsider = _contact("cy@example.org", segments=[{"id": news["id"]}])
     assert resend.Contacts.get(audience_id=old["id"], id=in_old["id"])["email"] == \

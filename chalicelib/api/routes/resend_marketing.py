@@ -297,6 +297,15 @@ def get_segment(call: Call, segment_id: str) -> Response:
     return ok(shapes.segment_object(dumped(found)))
 
 
+@api.operation("PATCH", "/resend/segments/{segment_id}", summary="Resend: rename a segment",
+               responses={200: OBJ, 404: ERR, 422: ERR}, tags=TAGS)
+def update_segment(call: Call, segment_id: str) -> Response:
+    request = validate("marketing_models:SegmentCreate", {"name": object_body(call).get("name")})
+    wiring.container().audiences.rename_segment(call.account.account_id, segment_id,
+                                                request.name)
+    return ok({"object": "segment", "id": segment_id})
+
+
 @api.operation("DELETE", "/resend/segments/{segment_id}",
                summary="Resend: remove a segment (its contacts stay)",
                responses={200: OBJ, 404: ERR}, tags=TAGS)
