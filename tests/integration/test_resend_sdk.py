@@ -252,3 +252,25 @@ def test_list_pages_with_after(sdk, account) -> None:
     second = resend.Emails.list({"limit": 2, "after": first["next_cursor"]})
     assert second["has_more"] is False
     assert {e["id"] for e in first["data"] + second["data"]} == ids
+
+
+def test_api_key_names_are_stored_and_renamed(sdk, account, other_account) -> None:
+    """Bug caught: ``name`` dropped at create (the list shows a hint instead), ApiKeys.update
+    unmapped, or one account renaming another account's (or a revoked) key."""
+    made = resend.ApiKeys.create({"name": "ci"})
+    names = {k["id"]: k["name"] for k in resend.ApiKeys.list()["data"]}
+    assert names[made["id"]] == "ci"
+    renamed = resend.ApiKeys.update({"id": made["id"], "name": "deploys"})
+    assert renamed["id"] == made["id"] and renamed["object"] == "api_key"
+    assert {k["id"]: k["name"] for k in resend.ApiKeys.list()["data"]}[made["id"]] == "deploys"
+    with pytest.raises(exceptions.ValidationError):
+        resend.ApiKeys.update({"id": made["id"], "name": ""})
+    resend.api_key = other_account.api_key
+    with pytest.raises(exceptions.ResendError) as foreign:
+        resend.ApiKeys.update({"id": made["id"], "name": "mine"})
+    assert foreign.value.code == 404
+    resend.api_key = account.api_key
+    resend.ApiKeys.remove(made["id"])
+    with pytest.raises(exceptions.ResendError) as revoked:
+        resend.ApiKeys.update({"id": made["id"], "name": "again"})
+    assert revoked.value.code == 404

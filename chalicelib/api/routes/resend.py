@@ -301,8 +301,17 @@ def create_api_key(call: Call) -> Response:
         domains = [wiring.container().domains.get_domain(call.account, data["domain_id"]).name]
     issued = wiring.container().accounts.create_key(
         call.account.account_id, _PERMISSIONS[permission], utcnow(),  # type: ignore[arg-type]
-        domains)
+        domains, _key_name(data.get("name")))
     return ok({"id": issued.key_id, "token": issued.token}, 201)
+
+
+def _key_name(name: Any) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 50:
+        raise ValidationFailed("name must be 1 to 50 characters",
+                               details=[{"field": "name", "message": "1 to 50 characters"}])
+    return name.strip()
 
 
 def _live_keys(account_id: str) -> list[dict[str, Any]]:
@@ -313,8 +322,19 @@ def _live_keys(account_id: str) -> list[dict[str, Any]]:
 @api.operation("GET", "/resend/api-keys", summary="Resend: list API keys",
                responses={200: "resend_models:ResendList"}, tags=TAGS)
 def list_api_keys(call: Call) -> Response:
-    return listing([{"id": k["key_id"], "name": k.get("hint"), "created_at": k["created_at"],
+    return listing([{"id": k["key_id"], "name": k.get("name") or k.get("hint"),
+                     "created_at": k["created_at"],
                      "last_used_at": None} for k in _live_keys(call.account.account_id)])
+
+
+@api.operation("PATCH", "/resend/api-keys/{api_key_id}", summary="Resend: rename an API key",
+               responses={200: "resend_models:ResendObject", 404: ERR, 422: ERR}, tags=TAGS)
+def update_api_key(call: Call, api_key_id: str) -> Response:
+    name = _key_name(object_body(call).get("name"))
+    if name is None:
+        raise ValidationFailed("name is required", details=[{"field": "name"}])
+    wiring.container().accounts.rename_key(call.account.account_id, api_key_id, name)
+    return ok({"object": "api_key", "id": api_key_id})
 
 
 @api.operation("DELETE", "/resend/api-keys/{api_key_id}", summary="Resend: remove an API key",
