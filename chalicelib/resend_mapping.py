@@ -184,7 +184,9 @@ _PROPERTY = re.compile(r"contact\.([A-Za-z0-9_]{1,40})")
 
 
 def _literal(text: str) -> str:
-    return re.sub(r"\{(?=[{%#])", lambda _: _OPEN, text)
+    # A "{" before "{", "%" or "#" would open a tag; one at the end would, with the "{{" of the
+    # variable that follows it.
+    return re.sub(r"\{(?=[{%#]|\Z)", lambda _: _OPEN, text)
 
 
 def _jinja_name(name: str, broadcast: bool) -> str:
