@@ -47,6 +47,7 @@ class BroadcastStore(Protocol):
     def update_object(self, account_id: str, kind: str, object_id: str,
                       fields: dict[str, Any], from_status: tuple[str, ...]
                       ) -> dict[str, Any] | None: ...
+    def delete_object(self, account_id: str, kind: str, object_id: str) -> None: ...
     def get_contacts(self, account_id: str, contact_ids: list[str]) -> list[dict[str, Any]]: ...
     def members_page(self, account_id: str, segment_id: str, limit: int, cursor: str | None
                      ) -> tuple[list[str], str | None]: ...
@@ -149,6 +150,16 @@ class BroadcastService:
                 ("draft", "scheduled", "sending")) is None:
             raise Conflict(f"broadcast {broadcast_id} is {record['status']}")
         return self.get(account_id, broadcast_id)
+
+    def delete(self, account_id: str, broadcast_id: str, now: datetime) -> None:
+        """A draft or a scheduled broadcast goes; one that started sending stays, with its
+        recipients and stats (cancel stops it). Cancelled first, so a due run finds nothing."""
+        record = self._owned(account_id, broadcast_id)
+        if self._store.update_object(account_id, "BC", broadcast_id, {
+                "status": "cancelled", "updated_at": iso(now)}, ("draft", "scheduled")) is None:
+            raise Conflict(f"broadcast {broadcast_id} is {record['status']}: only a draft or "
+                           "a scheduled broadcast can be removed")
+        self._store.delete_object(account_id, "BC", broadcast_id)
 
     def get(self, account_id: str, broadcast_id: str) -> BroadcastOut:
         record = self._owned(account_id, broadcast_id)

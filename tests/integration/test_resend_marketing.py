@@ -163,6 +163,13 @@ def test_broadcast_schedule_cancel_duplicate_and_errors(sdk, account) -> None:  
     copy = resend.Broadcasts.duplicate(made["id"])
     assert copy["id"] != made["id"] and resend.Broadcasts.get(copy["id"])["status"] == "draft"
     assert {b["id"] for b in resend.Broadcasts.list()["data"]} == {made["id"], copy["id"]}
+    with pytest.raises(exceptions.ResendError) as kept:  # cancelled: kept with its stats
+        resend.Broadcasts.remove(made["id"])
+    assert kept.value.code == 409
+    assert resend.Broadcasts.remove(copy["id"])["deleted"] is True
+    with pytest.raises(exceptions.ResendError) as gone:
+        resend.Broadcasts.get(copy["id"])
+    assert gone.value.code == 404
     base = {"from": f"news@{account.domain}", "segment_id": segment, "subject": "s"}
     with pytest.raises(exceptions.ValidationError) as unknown:
         resend.Broadcasts.create({**base, "html": "{{{COUPON}}}"})

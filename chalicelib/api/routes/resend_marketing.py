@@ -450,6 +450,14 @@ def cancel_broadcast(call: Call, broadcast_id: str) -> Response:
     return ok({"object": "broadcast", "id": broadcast_id})
 
 
+@api.operation("DELETE", "/resend/broadcasts/{broadcast_id}",
+               summary="Resend: remove a draft or scheduled broadcast",
+               responses={200: OBJ, 404: ERR, 409: ERR}, tags=TAGS)
+def remove_broadcast(call: Call, broadcast_id: str) -> Response:
+    wiring.container().broadcasts.delete(call.account.account_id, broadcast_id, utcnow())
+    return ok({"object": "broadcast", "id": broadcast_id, "deleted": True})
+
+
 @api.operation("POST", "/resend/broadcasts/{broadcast_id}/duplicate",
                summary="Resend: a new draft with a broadcast's content and audience",
                responses={200: OBJ, 404: ERR, 422: ERR}, tags=TAGS)
