@@ -362,3 +362,37 @@ def test_broadcast_unsubscribe_url_opens_the_recipients_own_preference_page(
         resend.Suppressions.remove(entry["id"])
     assert resend.Suppressions.remove("ann@example.org")["deleted"] is True
     assert resend.Broadcasts.get(made["id"])["text"] == "Leave: {{{RESEND_UNSUBSCRIBE_URL}}}"
+
+
+def test_contact_imports_upload_map_columns_and_skip_existing(
+        sdk, account, stack, drain) -> None:  # noqa: F811
+    """Bug caught: the SDK's multipart upload refused, Resend's default ``on_conflict: skip``
+    overwriting existing contacts, ``column_map`` ignored, or counts in our shape."""
+    segment = resend.Segments.create({"name": "Imported"})["id"]
+    _contact("ann@example.org", first_name="Ann")
+    csv_text = ("Mail,Given,plan\nann@example.org,Changed,pro\nbo@example.org,Bo,free\n"
+                "not-an-address,X,\n")
+    started = resend.Contacts.Imports.create({
+        "file": csv_text.encode(), "column_map": {"email": "Mail", "first_name": "Given"},
+        "segments": [{"id": segment}]})
+    assert started["object"] == "contact_import"
+    assert resend.Contacts.Imports.get(started["id"])["status"] == "queued"
+    drain_marketing(stack, drain)
+    done = resend.Contacts.Imports.get(started["id"])
+    assert done["status"] == "completed" and done["completed_at"]
+    assert done["counts"] == {"total": 3, "created": 1, "updated": 0, "skipped": 1,
+                              "failed": 1}
+    assert resend.Contacts.get(email="ann@example.org")["first_name"] == "Ann", "skip: kept"
+    bo = resend.Contacts.get(email="bo@example.org")
+    assert bo["first_name"] == "Bo" and bo["properties"]["plan"]["value"] == "free"
+    assert [c["id"] for c in resend.Contacts.list(segment_id=segment)["data"]] == [bo["id"]]
+    upsert = resend.Contacts.Imports.create({"file": b"email,first_name\nann@example.org,Al\n",
+                                             "on_conflict": "upsert"})
+    drain_marketing(stack, drain)
+    assert resend.Contacts.Imports.get(upsert["id"])["counts"]["updated"] == 1
+    assert resend.Contacts.get(email="ann@example.org")["first_name"] == "Al"
+    listed = resend.Contacts.Imports.list({"status": "completed"})["data"]
+    assert {i["id"] for i in listed} == {started["id"], upsert["id"]}
+    with pytest.raises(exceptions.ValidationError):
+        resend.Contacts.Imports.create({"file": b"email\nx@example.org\n",
+                                        "topics": [{"id": "top_x", "subscription": "opt_in"}]})

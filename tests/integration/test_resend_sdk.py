@@ -35,8 +35,12 @@ class ChaliceBridge(HTTPClient):
                 files: Any = None, data: Any = None) -> tuple[bytes, int, dict[str, str]]:
         import json as json_module
         path = url.removeprefix("http://letterbox.test")
-        body = json_module.dumps(json) if json is not None else ""
+        body: Any = json_module.dumps(json) if json is not None else ""
         sent = {**headers, "Content-Type": "application/json"}
+        if files is not None:  # Contacts.Imports.create: multipart, as requests would send it
+            from urllib3.filepost import encode_multipart_formdata
+            body, content_type = encode_multipart_formdata({**(data or {}), **files})
+            sent["Content-Type"] = content_type
         self.sent.append((method.upper(), path, dict(headers), json))
         raw = self.client.http.request(method.upper(), path, headers=sent, body=body)
         return raw.body or b"", raw.status_code, dict(raw.headers)

@@ -191,6 +191,126 @@ def list_segment_contacts(call: Call, segment_id: str) -> Response:
     return _list_contacts(call, segment_id)
 
 
+# Contact imports (Resend's multipart upload → our CSV import)
+
+_IMPORT_STATUS = {"queued": "queued", "processing": "in_progress", "completed": "completed",
+                  "failed": "failed"}
+_MAPPED_COLUMNS = ("email", "first_name", "last_name", "unsubscribed")
+
+
+def _form(call: Call) -> dict[str, Any]:
+    """A multipart/form-data body: name → text (the file: its content, as UTF-8 text)."""
+    from email import policy
+    from email.parser import BytesParser
+    content_type = call.request.headers.get("content-type") or ""
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise _invalid("file", "send the CSV as multipart/form-data (the SDK does)")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    raw: Any = call.request.raw_body or b""
+    body = raw if isinstance(raw, bytes) else str(raw).encode()
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
+        try:
+            fields[str(name)] = payload.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise _invalid(str(name), "must be UTF-8 text") from err
+    return fields
+
+
+def _json_field(form: dict[str, Any], name: str) -> Any:
+    import json
+    if name not in form:
+        return None
+    try:
+        return json.loads(form[name])
+    except json.JSONDecodeError as err:
+        raise _invalid(name, "must be JSON") from err
+
+
+def _mapped_csv(text: str, column_map: Any) -> str:
+    """The CSV with Resend's ``column_map`` applied to its header (the rows stay as sent)."""
+    import csv
+    import io
+    if not column_map:
+        return text
+    if not isinstance(column_map, dict) or set(column_map) - {*_MAPPED_COLUMNS}:
+        raise _invalid("column_map", "maps email, first_name, last_name and unsubscribed to "
+                                     "CSV columns (name property columns after the property)")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise _invalid("file", f"not readable as CSV ({err})") from err
+    if not rows:
+        return text
+    renames = {str(column).strip().lower(): field for field, column in column_map.items()}
+    rows[0] = [renames.get(h.strip().lower(), h) for h in rows[0]]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def import_object(found: dict[str, Any]) -> dict[str, Any]:
+    # Rows left as they were are Resend's "skipped"; rows that could not be imported "failed".
+    failed = sum(1 for e in found["errors"]
+                 if e.get("reason") not in ("unchanged", "already a contact"))
+    counts = {"created": found["created"], "updated": found["updated"],
+              "skipped": found["skipped"] - failed, "failed": failed}
+    return {"object": "contact_import", "id": found["id"],
+            "status": _IMPORT_STATUS.get(found["status"], found["status"]),
+            "created_at": found["created_at"], "completed_at": found.get("completed_at"),
+            "counts": {"total": sum(counts.values()), **counts}}
+
+
+@api.operation("POST", "/resend/contacts/imports",
+               summary="Resend: import contacts from a CSV file (multipart; processed later)",
+               responses={201: OBJ, 404: ERR, 422: ERR}, tags=TAGS,
+               content_types=["multipart/form-data"])
+def create_contact_import(call: Call) -> Response:
+    form = _form(call)
+    if not form.get("file"):
+        raise _invalid("file", "required: the CSV file")
+    segments = _json_field(form, "segments") or []
+    if not isinstance(segments, list) or len(segments) > 1 or not all(
+            isinstance(s, dict) for s in segments):
+        raise _invalid("segments", "at most one segment, as [{id}]")
+    if _json_field(form, "topics"):
+        raise _invalid("topics", "not supported on imports: set subscriptions per contact")
+    request = validate("marketing_models:ImportCreate", {
+        "csv": _mapped_csv(form["file"], _json_field(form, "column_map")),
+        "segment_id": segments[0].get("id") if segments else None,
+        "on_conflict": form.get("on_conflict", "skip")})  # Resend's default
+    started = wiring.container().audiences.start_import(call.account, request, utcnow())
+    return ok({"object": "contact_import", "id": started.id}, 201)
+
+
+@api.operation("GET", "/resend/contacts/imports", summary="Resend: list contact imports",
+               responses={200: LIST, 422: ERR}, tags=TAGS)
+def list_contact_imports(call: Call) -> Response:
+    status = call.query("status")
+    if status not in (None, *_IMPORT_STATUS.values()):
+        raise _invalid("status", "one of " + ", ".join(_IMPORT_STATUS.values()))
+    audiences, account_id = wiring.container().audiences, call.account.account_id
+
+    def fetch(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        items, next_cursor = audiences.imports(account_id, limit, cursor)
+        shaped = [import_object(dumped(i)) for i in items]
+        return [i for i in shaped if status is None or i["status"] == status], next_cursor
+    return paged(call, fetch)
+
+
+@api.operation("GET", "/resend/contacts/imports/{import_id}",
+               summary="Resend: a contact import and its counts",
+               responses={200: OBJ, 404: ERR}, tags=TAGS)
+def get_contact_import(call: Call, import_id: str) -> Response:
+    found = wiring.container().audiences.get_import(call.account.account_id, import_id)
+    return ok(import_object(dumped(found)))
+
+
 # A contact's topics and segments
 
 def _all_topics(account_id: str) -> list[dict[str, Any]]:
