@@ -54,11 +54,13 @@ EVENT_TO_OURS = {"email.sent": "email.sent", "email.delivered": "email.delivered
                  "email.scheduled": "email.scheduled", "email.suppressed": "email.suppressed"}
 EVENT_FROM_OURS = {ours: theirs for theirs, ours in EVENT_TO_OURS.items()}
 EVENT_FROM_OURS["email.rejected"] = "email.failed"
-# Contacts: Resend has created/updated/deleted; our finer changes are all its "updated".
+# Contacts: Resend has created/updated/deleted and topics.updated; our confirmed and
+# unsubscribed are its "updated".
 CONTACT_EVENTS = {"contact.created": ("contact.created",),
                   "contact.deleted": ("contact.deleted",),
                   "contact.updated": ("contact.updated", "contact.confirmed",
-                                      "contact.unsubscribed", "contact.topics_changed")}
+                                      "contact.unsubscribed"),
+                  "contact.topics.updated": ("contact.topics_changed",)}
 for _theirs, _ours in CONTACT_EVENTS.items():
     EVENT_FROM_OURS.update(dict.fromkeys(_ours, _theirs))
 
@@ -149,8 +151,12 @@ def webhook_payload(payload: dict[str, Any]) -> dict[str, Any]:
     inner = payload.get("data") or {}
     details = inner.get("data") or {}
     if payload["type"].startswith("contact."):
+        changed = (contact_payload(inner, details) if payload["type"] != "contact.topics_changed"
+                   else {"email": inner.get("recipient"),
+                         "topics": [{"id": topic, "subscription": choice}
+                                    for topic, choice in (details.get("topics") or {}).items()]})
         return {"type": EVENT_FROM_OURS.get(payload["type"], payload["type"]),
-                "created_at": payload["timestamp"], "data": contact_payload(inner, details)}
+                "created_at": payload["timestamp"], "data": changed}
     data: dict[str, Any] = {"email_id": inner.get("email_id"), "created_at": payload["timestamp"],
                             "to": [inner["recipient"]] if inner.get("recipient") else [],
                             "tags": {t["name"]: t["value"] for t in inner.get("tags") or []

@@ -243,22 +243,25 @@ def test_contact_webhooks_in_resend_shape_verify_with_the_sdk(sdk, account, stac
     from tests.integration.test_webhooks import Receiver, _drain_webhooks
     receiver = Receiver()
     try:
-        hook = resend.Webhooks.create({"endpoint": receiver.url,
-                                       "events": ["contact.created", "contact.updated"]})
-        assert resend.Webhooks.get(hook["id"])["events"] == ["contact.created",
-                                                             "contact.updated"]
+        wanted = ["contact.created", "contact.topics.updated", "contact.updated"]
+        hook = resend.Webhooks.create({"endpoint": receiver.url, "events": wanted})
+        assert resend.Webhooks.get(hook["id"])["events"] == wanted
         segment = resend.Segments.create({"name": "News"})["id"]
-        made = _contact("ann@example.org", first_name="Ann", segments=[{"id": segment}])
+        topic = resend.Topics.create({"name": "T", "default_subscription": "opt_out"})["id"]
+        made = _contact("ann@example.org", first_name="Ann", segments=[{"id": segment}],
+                        topics=[{"id": topic, "subscription": "opt_in"}])
         resend.Contacts.update({"id": made, "unsubscribed": True})
         resend.Contacts.remove(id=made)  # contact.deleted: not subscribed to
-        assert _drain_webhooks(stack) == 2
+        assert _drain_webhooks(stack) == 3
         events = [resend.Webhooks.verify({
             "payload": body.decode(), "webhook_secret": hook["signing_secret"],
             "headers": {"id": headers["svix-id"], "timestamp": headers["svix-timestamp"],
                         "signature": headers["svix-signature"]}})
             for headers, body in receiver.received]
         by_type = {e["type"]: e for e in events}
-        assert set(by_type) == {"contact.created", "contact.updated"}
+        assert set(by_type) == set(wanted)
+        assert by_type["contact.topics.updated"]["data"] == {
+            "email": "ann@example.org", "topics": [{"id": topic, "subscription": "opt_in"}]}
         created = by_type["contact.created"]["data"]
         assert created["id"] == made and created["email"] == "ann@example.org"
         assert created["first_name"] == "Ann" and created["audience_id"] == segment
