@@ -267,6 +267,12 @@ def test_contact_webhooks_in_resend_shape_verify_with_the_sdk(sdk, account, stac
         assert created["first_name"] == "Ann" and created["audience_id"] == segment
         assert created["unsubscribed"] is False and created["created_at"]
         assert by_type["contact.updated"]["data"]["unsubscribed"] is True
+        event_id = receiver.received[0][0]["svix-id"]
+        (attempt,) = resend.Webhooks.list_event_attempts(hook["id"], event_id)["data"]
+        assert attempt["http_status_code"] == 200 and attempt["sent_at"]
+        with pytest.raises(exceptions.ResendError) as unknown:
+            resend.Webhooks.list_event_attempts(hook["id"], "evt_01JZZZZZZZZZZZZZZZZZZZZZZZ")
+        assert unknown.value.code == 404
     finally:
         receiver.server.shutdown()
 

@@ -794,3 +794,17 @@ def remove_suppressions(call: Call) -> Response:
     for entry in entries:  # all found, or none lifted
         suppressions.entry(account_id, entry)
     return ok({"data": [_unsuppress(account_id, e) for e in entries]})
+
+
+# Webhook delivery attempts (the log keeps an endpoint's last 100 attempts, 30 days)
+
+@api.operation("GET", "/resend/webhooks/{webhook_id}/events/{event_id}/attempts",
+               summary="Resend: an event's delivery attempts to an endpoint",
+               responses={200: LIST, 404: ERR, 422: ERR}, tags=TAGS)
+def list_webhook_event_attempts(call: Call, webhook_id: str, event_id: str) -> Response:
+    attempts = wiring.container().webhooks.attempts(call.account, webhook_id).data
+    items = [{"id": a.id, "http_status_code": a.status_code or 0, "response": a.error or "",
+              "sent_at": a.timestamp} for a in attempts if a.event_id == event_id]
+    if not items:
+        raise NotFound(f"no delivery attempts of {event_id} to this endpoint")
+    return paged(call, lambda n, c: _slice(items, n, c))
