@@ -183,7 +183,7 @@ def test_broadcast_schedule_cancel_duplicate_and_errors(sdk, account) -> None:  
 
 def test_another_account_sees_nothing(sdk, account, other_account) -> None:  # noqa: F811
     """Bug caught: account B's key reading or changing A's contact, segment, topic or
-    broadcast through /resend."""
+    broadcast through /resend, or a sending_access key managing contacts or suppressions."""
     segment = resend.Segments.create({"name": "Mine"})["id"]
     contact = _contact("ann@example.org", segments=[{"id": segment}])
     topic = resend.Topics.create({"name": "T", "default_subscription": "opt_in"})["id"]
@@ -203,6 +203,15 @@ def test_another_account_sees_nothing(sdk, account, other_account) -> None:  # n
             call()
         assert hidden.value.code == 404, hidden.value.message
     assert resend.Contacts.list()["data"] == [] and resend.Broadcasts.list()["data"] == []
+    resend.api_key = account.api_key
+    sending = resend.ApiKeys.create({"name": "app", "permission": "sending_access"})["token"]
+    resend.api_key = sending  # a sending key manages no audience
+    for call in (lambda: resend.Contacts.list(), lambda: resend.Broadcasts.list(),
+                 lambda: resend.Suppressions.add({"email": "x@example.org"})):
+        with pytest.raises(exceptions.ResendError) as restricted:
+            call()
+        assert restricted.value.error_type == "restricted_api_key"
+    resend.api_key = other_account.api_key
     with pytest.raises(exceptions.ValidationError):  # B cannot send to A's segment either
         resend.Broadcasts.create({"from": f"news@{other_account.domain}", "segment_id": segment,
                                   "subject": "s", "html": "x"})
