@@ -30,6 +30,7 @@ class AccountStore(Protocol):
     def get_key(self, key_id: str) -> dict[str, Any] | None: ...
     def list_keys(self, account_id: str) -> list[dict[str, Any]]: ...
     def revoke_key(self, account_id: str, key_id: str, now: datetime) -> bool: ...
+    def rename_key(self, account_id: str, key_id: str, name: str) -> bool: ...
     def resume_account(self, account_id: str) -> bool: ...
     def update_account(self, account_id: str, fields: dict[str, Any]) -> dict[str, Any] | None: ...
     def expire_account(self, account_id: str, now: datetime) -> None: ...
@@ -98,7 +99,7 @@ class AccountService:
         return account_id, self.create_key(account_id, "full", now)
 
     def create_key(self, account_id: str, scope: Scope, now: datetime,
-                   domains: list[str] | None = None) -> IssuedKey:
+                   domains: list[str] | None = None, name: str | None = None) -> IssuedKey:
         self._open_account(account_id)
         key_id = new_id("key")
         secret = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
@@ -107,6 +108,7 @@ class AccountService:
             "domains": sorted({d.lower() for d in domains or []}),
             "secret_hash": _hash_secret(secret), "created_at": iso(now),
             "hint": f"{KEY_TOKEN_PREFIX}{key_id[4:10]}…",
+            **({"name": name} if name else {}),
         })
         token = f"{KEY_TOKEN_PREFIX}{key_id.removeprefix('key_')}_{secret}"
         return IssuedKey(key_id=key_id, token=token, scope=scope)
@@ -125,8 +127,13 @@ class AccountService:
             raise NotFound(f"no API key {key_id}")
         self.forget(key_id=key_id)
 
+    def rename_key(self, account_id: str, key_id: str, name: str) -> None:
+        """A live key of this account gets a new name (a label only: nothing else changes)."""
+        if not self._store.rename_key(account_id, key_id, name):
+            raise NotFound(f"no API key {key_id}")
+
     def list_keys(self, account_id: str) -> list[dict[str, Any]]:
-        public = ("key_id", "scope", "domains", "hint", "created_at", "revoked_at")
+        public = ("key_id", "scope", "domains", "hint", "name", "created_at", "revoked_at")
         return [{k: item.get(k) for k in public} for item in self._store.list_keys(account_id)]
 
     def describe(self, account_id: str) -> AccountOut:

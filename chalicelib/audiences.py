@@ -179,12 +179,19 @@ class AudienceService:
         self._files.put(key, request.csv.encode())
         record: dict[str, Any] = {"import_id": import_id, "status": "queued", "file_key": key,
                   "segment_id": request.segment_id, "key_id": principal.key_id,
+                  "on_conflict": request.on_conflict,
                   "created": 0, "updated": 0, "skipped": 0, "errors": [],
                   "created_at": iso(now), "completed_at": None}
         self._store.put_object(principal.account_id, "IMPORT", import_id, record)
         self._jobs.enqueue(MarketingJob(kind="import", account_id=principal.account_id,
                                         object_id=import_id))
         return _import_out(record)
+
+    def imports(self, account_id: str, limit: int, cursor: str | None
+                ) -> tuple[list[ImportOut], str | None]:
+        """A page of the account's imports, newest first, and the next page's cursor."""
+        items, next_cursor = self._store.objects_page(account_id, "IMPORT", limit, cursor)
+        return [_import_out(i) for i in items], next_cursor
 
     def get_import(self, account_id: str, import_id: str) -> ImportOut:
         return _import_out(self._owned(account_id, "IMPORT", "imp", import_id))
@@ -240,9 +247,13 @@ class AudienceService:
             return "skipped", f"{field}: {first['msg']}"
         except ValueError as err:
             return "skipped", str(err)
+        update = record.get("on_conflict", "upsert") == "upsert"
         try:
-            _, outcome = self._contacts.upsert(principal, request, now, "import")
-        except (Conflict, LetterboxError) as err:
+            _, outcome = self._contacts.upsert(principal, request, now, "import",
+                                               update_existing=update)
+        except Conflict as err:
+            return "skipped", err.message if update else "already a contact"
+        except LetterboxError as err:
             return "skipped", err.message
         return ("skipped", "unchanged") if outcome == "unchanged" else (outcome, "")
 

@@ -13,6 +13,7 @@ emails' own events: no shared counter is written per recipient.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -47,6 +48,7 @@ class BroadcastStore(Protocol):
     def update_object(self, account_id: str, kind: str, object_id: str,
                       fields: dict[str, Any], from_status: tuple[str, ...]
                       ) -> dict[str, Any] | None: ...
+    def delete_object(self, account_id: str, kind: str, object_id: str) -> None: ...
     def get_contacts(self, account_id: str, contact_ids: list[str]) -> list[dict[str, Any]]: ...
     def members_page(self, account_id: str, segment_id: str, limit: int, cursor: str | None
                      ) -> tuple[list[str], str | None]: ...
@@ -149,6 +151,16 @@ class BroadcastService:
                 ("draft", "scheduled", "sending")) is None:
             raise Conflict(f"broadcast {broadcast_id} is {record['status']}")
         return self.get(account_id, broadcast_id)
+
+    def delete(self, account_id: str, broadcast_id: str, now: datetime) -> None:
+        """A draft or a scheduled broadcast goes; one that started sending stays, with its
+        recipients and stats (cancel stops it). Cancelled first, so a due run finds nothing."""
+        record = self._owned(account_id, broadcast_id)
+        if self._store.update_object(account_id, "BC", broadcast_id, {
+                "status": "cancelled", "updated_at": iso(now)}, ("draft", "scheduled")) is None:
+            raise Conflict(f"broadcast {broadcast_id} is {record['status']}: only a draft or "
+                           "a scheduled broadcast can be removed")
+        self._store.delete_object(account_id, "BC", broadcast_id)
 
     def get(self, account_id: str, broadcast_id: str) -> BroadcastOut:
         record = self._owned(account_id, broadcast_id)
@@ -273,13 +285,17 @@ class BroadcastSender:
 
     def __init__(self, store: BroadcastStore, emails: BatchSender,
                  suppressions: SuppressionCheck, templates: TemplateSource, jobs: Jobs,
-                 log: EmailLog) -> None:
+                 log: EmailLog,
+                 unsubscribe_url: Callable[[str, str, str], str] | None = None) -> None:
         self._store = store
         self._emails = emails
         self._suppressions = suppressions
         self._templates = templates
         self._jobs = jobs
         self._log = log
+        # (account, broadcast, address) → a recipient's preference page: ``unsubscribe_url``
+        # in the content (Resend's {{{RESEND_UNSUBSCRIBE_URL}}}).
+        self._unsubscribe_url = unsubscribe_url
 
     def run(self, job: MarketingJob, principal: Principal, now: datetime) -> str:
         record = self._store.get_object(job.account_id, "BC", job.object_id)
@@ -336,7 +352,11 @@ class BroadcastSender:
                                                marker) or reason is not None:
                 continue
             try:
-                content = render(source, {"contact": template_contact(contact)})
+                variables: dict[str, Any] = {"contact": template_contact(contact)}
+                if self._unsubscribe_url is not None:
+                    variables["unsubscribe_url"] = self._unsubscribe_url(
+                        account_id, broadcast_id, contact["email"])
+                content = render(source, variables)
             except TemplateError as err:
                 self._store.set_recipient(account_id, broadcast_id, contact["contact_id"],
                                           {"status": "failed", "reason": str(err)})

@@ -98,6 +98,9 @@ class ImportCreate(InputModel):
         "CSV text with a header row: email (required), first_name, last_name, "
         "unsubscribed, and any other column as a custom property."))
     segment_id: str | None = None
+    on_conflict: Literal["upsert", "skip"] = Field(default="upsert", description=(
+        "An address that is already a contact: upsert brings it up to date, skip leaves it "
+        "(reported as skipped)."))
 
 
 class ImportOut(OutputModel):

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import json
+import re
 from typing import Any
 
 # Resend's error names, as its SDKs map them to exception classes (statusCode + name).
@@ -51,16 +54,28 @@ EVENT_TO_OURS = {"email.sent": "email.sent", "email.delivered": "email.delivered
                  "email.scheduled": "email.scheduled", "email.suppressed": "email.suppressed"}
 EVENT_FROM_OURS = {ours: theirs for theirs, ours in EVENT_TO_OURS.items()}
 EVENT_FROM_OURS["email.rejected"] = "email.failed"
+# Contacts: Resend has created/updated/deleted and topics.updated; our confirmed and
+# unsubscribed are its "updated".
+CONTACT_EVENTS = {"contact.created": ("contact.created",),
+                  "contact.deleted": ("contact.deleted",),
+                  "contact.updated": ("contact.updated", "contact.confirmed",
+                                      "contact.unsubscribed"),
+                  "contact.topics.updated": ("contact.topics_changed",)}
+for _theirs, _ours in CONTACT_EVENTS.items():
+    EVENT_FROM_OURS.update(dict.fromkeys(_ours, _theirs))
 
 
 def events_to_ours(events: list[str]) -> list[str]:
     """Resend event names → ours; an unknown one passes through so the service refuses it."""
-    return sorted({EVENT_TO_OURS.get(e, e) for e in events})
+    ours: set[str] = set()
+    for event in events:
+        ours.update(CONTACT_EVENTS.get(event) or (EVENT_TO_OURS.get(event, event),))
+    return sorted(ours)
 
 
 def events_from_ours(events: list[str]) -> list[str]:
     if "*" in events:
-        return sorted(EVENT_TO_OURS)
+        return sorted({*EVENT_TO_OURS, *CONTACT_EVENTS})
     return sorted({EVENT_FROM_OURS[e] for e in events if e in EVENT_FROM_OURS})
 
 
@@ -135,6 +150,13 @@ def webhook_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """One of our webhook payloads → Resend's (``type``, ``created_at``, ``data``)."""
     inner = payload.get("data") or {}
     details = inner.get("data") or {}
+    if payload["type"].startswith("contact."):
+        changed = (contact_payload(inner, details) if payload["type"] != "contact.topics_changed"
+                   else {"email": inner.get("recipient"),
+                         "topics": [{"id": topic, "subscription": choice}
+                                    for topic, choice in (details.get("topics") or {}).items()]})
+        return {"type": EVENT_FROM_OURS.get(payload["type"], payload["type"]),
+                "created_at": payload["timestamp"], "data": changed}
     data: dict[str, Any] = {"email_id": inner.get("email_id"), "created_at": payload["timestamp"],
                             "to": [inner["recipient"]] if inner.get("recipient") else [],
                             "tags": {t["name"]: t["value"] for t in inner.get("tags") or []
@@ -148,3 +170,192 @@ def webhook_payload(payload: dict[str, Any]) -> dict[str, Any]:
         data["click"] = {"link": details["url"], "timestamp": payload["timestamp"]}
     kind = EVENT_FROM_OURS.get(payload["type"], payload["type"])
     return {"type": kind, "created_at": payload["timestamp"], "data": data}
+
+
+# Resend's ``{{{name|fallback}}}`` variables ↔ our sandboxed Jinja2. One translation, used by
+# broadcasts and templates alike. Literal text never becomes template code: a ``{`` that would
+# open a Jinja2 tag is emitted as the expression ``{{ "{" }}``; a fallback becomes a Jinja2
+# string literal (JSON's escaping is valid Jinja2), so values stay autoescaped in HTML.
+_RESEND_VAR = re.compile(r"\{\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|([^}]*))?\}\}\}")
+_OPEN = '{{ "{" }}'
+_OURS = re.compile(r'\{\{ "\{" \}\}|\{\{ ([A-Za-z_][A-Za-z0-9_.]*)'
+                   r'(?: \| default\(("(?:[^"\\]|\\.)*")\))? \}\}')
+# Resend's broadcast names → what our broadcast renderer hands the template.
+_CONTACT_FIELDS = {"FIRST_NAME": "contact.first_name", "LAST_NAME": "contact.last_name",
+                   "EMAIL": "contact.email", "contact.first_name": "contact.first_name",
+                   "contact.last_name": "contact.last_name", "contact.email": "contact.email",
+                   "RESEND_UNSUBSCRIBE_URL": "unsubscribe_url",
+                   "UNSUBSCRIBE_URL": "unsubscribe_url"}
+_PROPERTY = re.compile(r"contact\.([A-Za-z0-9_]{1,40})")
+
+
+def _literal(text: str) -> str:
+    # A "{" before "{", "%" or "#" would open a tag; one at the end would, with the "{{" of the
+    # variable that follows it.
+    return re.sub(r"\{(?=[{%#]|\Z)", lambda _: _OPEN, text)
+
+
+def _jinja_name(name: str, broadcast: bool) -> str:
+    if broadcast:
+        if name in _CONTACT_FIELDS:
+            return _CONTACT_FIELDS[name]
+        match = _PROPERTY.fullmatch(name)
+        if match:  # custom contact properties
+            return f"contact.properties.{match.group(1)}"
+        raise ValueError(f"unknown broadcast variable {{{{{{{name}}}}}}}: use contact.<field>, "
+                         "FIRST_NAME, LAST_NAME, EMAIL or RESEND_UNSUBSCRIBE_URL")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,49}", name):
+        raise ValueError(f"template variable {name!r} must be letters, digits or _ "
+                         "(at most 50)")
+    return name
+
+
+def to_jinja(text: str | None, broadcast: bool,
+             fallbacks: dict[str, Any] | None = None) -> str | None:
+    """Resend's syntax → ours. Broadcasts: a missing contact field without a fallback renders
+    empty, as Resend's does; templates: it stays required (the send is refused without it).
+    Raises ValueError naming an unknown variable."""
+    if text is None:
+        return None
+    out, last = [], 0
+    for match in _RESEND_VAR.finditer(text):
+        out.append(_literal(text[last:match.start()]))
+        name, fallback = match.group(1), match.group(2)
+        target = _jinja_name(name, broadcast)
+        if fallback is None and fallbacks and fallbacks.get(name) is not None:
+            fallback = str(fallbacks[name])
+        if fallback is None and broadcast and target != "unsubscribe_url":
+            fallback = ""
+        out.append(f"{{{{ {target} }}}}" if fallback is None else
+                   f"{{{{ {target} | default({json.dumps(fallback, ensure_ascii=False)}) }}}}")
+        last = match.end()
+    out.append(_literal(text[last:]))
+    return "".join(out)
+
+
+_BACK = {v: k for k, v in _CONTACT_FIELDS.items() if k.startswith(("contact.", "RESEND_"))}
+
+
+def from_jinja(text: str | None, broadcast: bool) -> str | None:
+    """Ours → Resend's, for what ``to_jinja`` produced (a round trip gives the text back, with
+    ``FIRST_NAME``-style names in their ``contact.*`` form)."""
+    if text is None:
+        return None
+
+    def back(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return "{"
+        name = match.group(1)
+        if broadcast:
+            name = _BACK.get(name) or name.replace("contact.properties.", "contact.", 1)
+        fallback = json.loads(match.group(2)) if match.group(2) else None
+        return f"{{{{{{{name}}}}}}}" if not fallback else f"{{{{{{{name}|{fallback}}}}}}}"
+    return _OURS.sub(back, text)
+
+
+# Marketing objects: ours (``ContactOut``, ``SegmentOut``, …) → Resend's.
+
+def _property_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, int | float) else "string"
+
+
+def contact_object(contact: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "contact", "id": contact["id"], "email": contact["email"],
+            "first_name": contact.get("first_name"), "last_name": contact.get("last_name"),
+            "created_at": contact["created_at"], "unsubscribed": contact["unsubscribed"],
+            "properties": {k: {"value": v, "type": _property_type(v)}
+                           for k, v in (contact.get("properties") or {}).items()}}
+
+
+def segment_object(segment: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "segment", "id": segment["id"], "name": segment["name"],
+            "created_at": segment["created_at"]}
+
+
+def topic_object(topic: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "topic", "id": topic["id"], "name": topic["name"],
+            "description": topic.get("description") or "",
+            "default_subscription": topic["default"], "created_at": topic["created_at"]}
+
+
+BROADCAST_STATUS = {"draft": "draft", "scheduled": "scheduled", "sending": "queued",
+                    "sent": "sent", "cancelled": "canceled", "failed": "failed"}
+
+
+def broadcast_object(broadcast: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "broadcast", "id": broadcast["id"], "name": broadcast.get("name"),
+            "segment_id": broadcast["segment_id"], "audience_id": broadcast["segment_id"],
+            "from": broadcast["from"], "subject": from_jinja(broadcast.get("subject"), True),
+            "reply_to": [broadcast["reply_to"]] if broadcast.get("reply_to") else None,
+            "preview_text": broadcast.get("preview_text"),
+            "status": BROADCAST_STATUS.get(broadcast["status"], broadcast["status"]),
+            "created_at": broadcast["created_at"], "scheduled_at": broadcast.get("scheduled_at"),
+            "sent_at": broadcast.get("sent_at"),
+            "html": from_jinja(broadcast.get("html"), True),
+            "text": from_jinja(broadcast.get("text"), True),
+            "topic_id": broadcast.get("topic_id")}
+
+
+def recipient_object(recipient: dict[str, Any]) -> dict[str, Any]:
+    return {"id": recipient.get("email_id") or recipient["contact_id"],
+            "contact_id": recipient["contact_id"], "email": recipient.get("email")}
+
+
+def clicked_link(url: str, recipients: int) -> dict[str, Any]:
+    """Letterbox counts the recipients who clicked a link (not every click)."""
+    return {"id": hashlib.sha256(url.encode()).hexdigest()[:24], "url": url,
+            "clicks": recipients, "unique_clicks": recipients}
+
+
+def contact_payload(inner: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+    """A ``contact.*`` event's data in Resend's shape (its audience_id: the first segment)."""
+    segments = details.get("segment_ids") or []
+    return {"id": details.get("contact_id"), "audience_id": segments[0] if segments else None,
+            "segment_ids": segments, "created_at": details.get("created_at"),
+            "updated_at": details.get("updated_at"), "email": inner.get("recipient"),
+            "first_name": details.get("first_name"), "last_name": details.get("last_name"),
+            "unsubscribed": bool(details.get("unsubscribed"))}
+
+
+def template_variables(source: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
+    """Resend's ``variables`` of a template: the names it uses, with the fallback each has."""
+    fallbacks: dict[str, Any] = {}
+    for part in ("subject", "html", "text"):
+        for match in _OURS.finditer(source.get(part) or ""):
+            if match.group(1) and match.group(2):
+                fallbacks.setdefault(match.group(1), json.loads(match.group(2)))
+    return [{"key": name, "type": "string", "fallback_value": fallbacks.get(name)}
+            for name in names]
+
+
+def template_object(template: dict[str, Any]) -> dict[str, Any]:
+    """Our ``TemplateOut`` → Resend's template. A Letterbox template is live once saved, so
+    it is always ``published`` (as of its last change); it has no alias, sender or reply-to."""
+    return {"object": "template", "id": template["id"], "name": template["name"],
+            "alias": None, "status": "published", "from": None, "reply_to": None,
+            "subject": from_jinja(template["subject"], False),
+            "html": from_jinja(template.get("html"), False),
+            "text": from_jinja(template.get("text"), False),
+            "variables": template_variables(template, template.get("variables") or []),
+            "created_at": template["created_at"], "updated_at": template["updated_at"],
+            "published_at": template["updated_at"]}
+
+
+def template_list_item(template: dict[str, Any]) -> dict[str, Any]:
+    full = template_object(template)
+    return {k: full[k] for k in ("id", "name", "status", "published_at", "created_at",
+                                 "updated_at", "alias")}
+
+
+# Our suppression reasons → Resend's ``origin`` (unsubscribe and erasure have no Resend
+# counterpart and pass through under their own names).
+ORIGIN = {"bounce": "bounce", "complaint": "complaint", "manual": "manual"}
+
+
+def suppression_object(entry: dict[str, Any]) -> dict[str, Any]:
+    """Our ``SuppressionOut`` → Resend's; its id is the entry's keyed address hash."""
+    return {"object": "suppression", "id": entry["address_hash"], "email": entry.get("email"),
+            "origin": ORIGIN.get(entry["reason"], entry["reason"]),
+            "source_id": entry.get("message_id"), "created_at": entry["created_at"]}

@@ -62,6 +62,17 @@ class SuppressionService:
             raise NotFound("that address is not suppressed")
         self._store.delete(account_id, address_hash)
 
+    def entry(self, account_id: str, address_or_hash: str) -> SuppressionOut:
+        """One entry, by its address or by the keyed hash it is stored under (an erased
+        entry keeps only the hash)."""
+        key = (self._hasher.address_hash(account_id, address_of(address_or_hash)
+                                         or address_or_hash)
+               if "@" in address_or_hash else address_or_hash)
+        found = self._store.get(account_id, key)
+        if found is None:
+            raise NotFound("that address is not suppressed")
+        return self._out(found)
+
     def record_for(self, account_id: str, address: str) -> dict[str, Any] | None:
         return self._store.get(account_id, self._hasher.address_hash(account_id, address))
 

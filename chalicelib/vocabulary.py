@@ -170,9 +170,15 @@ class Event:
     @classmethod
     def contact(cls, kind: ContactEventType, contact: dict[str, Any], now: datetime,
                 **data: Any) -> Event:
-        """A contact changed; ``data`` says how (source, topics…)."""
+        """A contact changed; ``data`` says how (source, topics…) and carries the contact's
+        state after the change (what Resend's ``contact.*`` payloads hold)."""
+        state = {k: contact.get(k) for k in ("first_name", "last_name", "created_at",
+                                             "updated_at")}
         return cls(new_id("evt"), kind.value, iso(now), recipient=contact.get("email"),
-                   metadata={}, data={"contact_id": contact["contact_id"], **data})
+                   metadata={}, data={"contact_id": contact["contact_id"], **state,
+                                      "unsubscribed": bool(contact.get("unsubscribed")),
+                                      "segment_ids": list(contact.get("segment_ids") or []),
+                                      **data})
 
     @classmethod
     def letter(cls, letter: dict[str, Any], status: LetterStatus, at: datetime, *,

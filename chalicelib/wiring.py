@@ -457,8 +457,15 @@ class Container:
     @cached_property
     def broadcast_sender(self) -> BroadcastSender:
         from chalicelib.broadcasts import BroadcastSender
+        tokens, base_url = self.tokens, self.settings.public_base_url
+
+        def unsubscribe_url(account_id: str, broadcast_id: str, address: str) -> str:
+            """The same preference page as List-Unsubscribe's, for a link in the body."""
+            return f"{base_url}/u/" + tokens.seal("unsubscribe", {
+                "a": account_id, "m": broadcast_id,
+                "h": tokens.address_hash(account_id, address)})
         return BroadcastSender(self.marketing_store, self.emails, self.suppressions,
-                               self.templates, self.marketing_queue, self.logs)
+                               self.templates, self.marketing_queue, self.logs, unsubscribe_url)
 
 
 _container: Container | None = None

@@ -89,6 +89,18 @@ class DynamoAccountStore:
     def list_keys(self, account_id: str) -> list[Item]:
         return list(self._table.query_prefix(_account_pk(account_id), "APIKEY#", index="gsi1"))
 
+    def rename_key(self, account_id: str, key_id: str, name: str) -> bool:
+        """False unless the key exists, is this account's and is not revoked."""
+        try:
+            self._table.update({"pk": f"APIKEY#{key_id}", "sk": "APIKEY"}, "SET #n = :n",
+                               {":n": name, ":a": account_id},
+                               condition="attribute_exists(pk) AND account_id = :a AND "
+                                         "attribute_not_exists(revoked_at)",
+                               names={"#n": "name"})
+        except ConditionFailed:
+            return False
+        return True
+
     def revoke_key(self, account_id: str, key_id: str, now: datetime) -> bool:
         """Revoke and start the key's clock; False if the account has no such key."""
         key = {"pk": f"APIKEY#{key_id}", "sk": "APIKEY"}

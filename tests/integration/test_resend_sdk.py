@@ -35,8 +35,12 @@ class ChaliceBridge(HTTPClient):
                 files: Any = None, data: Any = None) -> tuple[bytes, int, dict[str, str]]:
         import json as json_module
         path = url.removeprefix("http://letterbox.test")
-        body = json_module.dumps(json) if json is not None else ""
+        body: Any = json_module.dumps(json) if json is not None else ""
         sent = {**headers, "Content-Type": "application/json"}
+        if files is not None:  # Contacts.Imports.create: multipart, as requests would send it
+            from urllib3.filepost import encode_multipart_formdata
+            body, content_type = encode_multipart_formdata({**(data or {}), **files})
+            sent["Content-Type"] = content_type
         self.sent.append((method.upper(), path, dict(headers), json))
         raw = self.client.http.request(method.upper(), path, headers=sent, body=body)
         return raw.body or b"", raw.status_code, dict(raw.headers)
@@ -252,3 +256,25 @@ def test_list_pages_with_after(sdk, account) -> None:
     second = resend.Emails.list({"limit": 2, "after": first["next_cursor"]})
     assert second["has_more"] is False
     assert {e["id"] for e in first["data"] + second["data"]} == ids
+
+
+def test_api_key_names_are_stored_and_renamed(sdk, account, other_account) -> None:
+    """Bug caught: ``name`` dropped at create (the list shows a hint instead), ApiKeys.update
+    unmapped, or one account renaming another account's (or a revoked) key."""
+    made = resend.ApiKeys.create({"name": "ci"})
+    names = {k["id"]: k["name"] for k in resend.ApiKeys.list()["data"]}
+    assert names[made["id"]] == "ci"
+    renamed = resend.ApiKeys.update({"id": made["id"], "name": "deploys"})
+    assert renamed["id"] == made["id"] and renamed["object"] == "api_key"
+    assert {k["id"]: k["name"] for k in resend.ApiKeys.list()["data"]}[made["id"]] == "deploys"
+    with pytest.raises(exceptions.ValidationError):
+        resend.ApiKeys.update({"id": made["id"], "name": ""})
+    resend.api_key = other_account.api_key
+    with pytest.raises(exceptions.ResendError) as foreign:
+        resend.ApiKeys.update({"id": made["id"], "name": "mine"})
+    assert foreign.value.code == 404
+    resend.api_key = account.api_key
+    resend.ApiKeys.remove(made["id"])
+    with pytest.raises(exceptions.ResendError) as revoked:
+        resend.ApiKeys.update({"id": made["id"], "name": "again"})
+    assert revoked.value.code == 404

@@ -5,6 +5,7 @@ in the services (see ``chalicelib/resend_mapping.py`` and docs/resend.md)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Blueprint, Response
@@ -79,6 +80,61 @@ def dumped(model: Any) -> dict[str, Any]:
     return result
 
 
+Fetch = Callable[[int, str | None], tuple[list[dict[str, Any]], str | None]]
+# An ``after``/``before`` id is found by walking the listing: at most this many pages of 100.
+# An ``after``/``before`` id is found by walking the listing: at most this many pages of 100.
+MAX_WALK_PAGES = 50
+
+
+# Paging: Resend pages by object id (``after``: the last id seen; ``before``: the first).
+
+def paged(call: Call, fetch: Fetch) -> Response:
+    """One page of a listing in Resend's envelope. ``after``/``before`` take an object id of
+    this listing (``after`` also takes a ``next_cursor`` this surface returned)."""
+    limit = call.query_int("limit", 20, 1, 100)
+    after, before = call.query("after"), call.query("before")
+    if after and before:
+        raise ValidationFailed("after and before cannot be used together",
+                               details=[{"field": "before", "message": "conflicts with after"}])
+    if not after and not before:
+        items, cursor = fetch(limit, None)
+        return listing(items, cursor is not None, cursor)
+    if after and after.startswith("eyJ"):  # one of our opaque cursors (base64 JSON)
+        items, cursor = fetch(limit, after)
+        return listing(items, cursor is not None, cursor)
+    anchor = after or before
+    window: list[dict[str, Any]] = []
+    found, cursor = False, None
+    for _ in range(MAX_WALK_PAGES):
+        items, cursor = fetch(100, cursor)
+        for item in items:
+            if item.get("id") == anchor:
+                found = True
+                if before:
+                    break
+            elif after and found:
+                window.append(item)
+            elif before:
+                window = [*window[-limit:], item]
+        if cursor is None or (before and found) or (after and found and len(window) > limit):
+            break
+    else:
+        raise ValidationFailed(f"{'after' if after else 'before'}: {anchor} is too far into "
+                               "this list; page with next_cursor instead")
+    if not found:
+        raise ValidationFailed(f"{'after' if after else 'before'}: no {anchor} in this list",
+                               details=[{"field": "after" if after else "before"}])
+    if after:
+        return listing(window[:limit], len(window) > limit or cursor is not None)
+    return listing(window[-limit:], len(window) > limit)
+
+
+def page_of(page: Any, shape: Callable[[dict[str, Any]], dict[str, Any]]
+            ) -> tuple[list[dict[str, Any]], str | None]:
+    return [shape(dumped(item)) for item in page.data], page.next_cursor
+
+
+
 # Emails
 
 @api.operation("POST", "/resend/emails", summary="Resend: send an email", scope="sending",
@@ -119,13 +175,13 @@ def send_batch(call: Call) -> Response:
     return ok(body)
 
 
-@api.operation("GET", "/resend/emails", summary="Resend: list sent emails (limit, after)",
+@api.operation("GET", "/resend/emails", summary="Resend: list sent emails (limit, after, before)",
                responses={200: "resend_models:ResendList", 422: ERR}, tags=TAGS)
 def list_emails(call: Call) -> Response:
-    page = wiring.container().logs.emails(call.account, call.query_int("limit", 20, 1, 100),
-                                          call.query("after"), {})
-    return listing([shapes.email_object({**dumped(e), "cc": [], "bcc": [], "reply_to": []})
-                    for e in page.data], page.has_more, page.next_cursor)
+    logs, account = wiring.container().logs, call.account
+    return paged(call, lambda n, c: page_of(
+        logs.emails(account, n, c, {}),
+        lambda e: shapes.email_object({**e, "cc": [], "bcc": [], "reply_to": []})))
 
 
 @api.operation("GET", "/resend/emails/{email_id}", summary="Resend: retrieve an email",
@@ -179,13 +235,12 @@ def create_domain(call: Call) -> Response:
     return ok(body, 201)
 
 
-@api.operation("GET", "/resend/domains", summary="Resend: list domains (limit, after)",
+@api.operation("GET", "/resend/domains", summary="Resend: list domains (limit, after, before)",
                responses={200: "resend_models:ResendList", 422: ERR}, tags=TAGS)
 def list_domains(call: Call) -> Response:
-    page = wiring.container().domains.list_domains(
-        call.account, call.query_int("limit", 20, 1, 100), call.query("after"))
-    return listing([shapes.domain_object(dumped(d), _region()) for d in page.data],
-                   page.has_more, page.next_cursor)
+    domains, account = wiring.container().domains, call.account
+    return paged(call, lambda n, c: page_of(domains.list_domains(account, n, c),
+                                            lambda d: shapes.domain_object(d, _region())))
 
 
 @api.operation("GET", "/resend/domains/{domain_id}", summary="Resend: retrieve a domain",
@@ -246,8 +301,17 @@ def create_api_key(call: Call) -> Response:
         domains = [wiring.container().domains.get_domain(call.account, data["domain_id"]).name]
     issued = wiring.container().accounts.create_key(
         call.account.account_id, _PERMISSIONS[permission], utcnow(),  # type: ignore[arg-type]
-        domains)
+        domains, _key_name(data.get("name")))
     return ok({"id": issued.key_id, "token": issued.token}, 201)
+
+
+def _key_name(name: Any) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 50:
+        raise ValidationFailed("name must be 1 to 50 characters",
+                               details=[{"field": "name", "message": "1 to 50 characters"}])
+    return name.strip()
 
 
 def _live_keys(account_id: str) -> list[dict[str, Any]]:
@@ -258,8 +322,19 @@ def _live_keys(account_id: str) -> list[dict[str, Any]]:
 @api.operation("GET", "/resend/api-keys", summary="Resend: list API keys",
                responses={200: "resend_models:ResendList"}, tags=TAGS)
 def list_api_keys(call: Call) -> Response:
-    return listing([{"id": k["key_id"], "name": k.get("hint"), "created_at": k["created_at"],
+    return listing([{"id": k["key_id"], "name": k.get("name") or k.get("hint"),
+                     "created_at": k["created_at"],
                      "last_used_at": None} for k in _live_keys(call.account.account_id)])
+
+
+@api.operation("PATCH", "/resend/api-keys/{api_key_id}", summary="Resend: rename an API key",
+               responses={200: "resend_models:ResendObject", 404: ERR, 422: ERR}, tags=TAGS)
+def update_api_key(call: Call, api_key_id: str) -> Response:
+    name = _key_name(object_body(call).get("name"))
+    if name is None:
+        raise ValidationFailed("name is required", details=[{"field": "name"}])
+    wiring.container().accounts.rename_key(call.account.account_id, api_key_id, name)
+    return ok({"object": "api_key", "id": api_key_id})
 
 
 @api.operation("DELETE", "/resend/api-keys/{api_key_id}", summary="Resend: remove an API key",
@@ -349,3 +424,7 @@ def resend_openapi_document(call: Call) -> Response:
                     "errors are {statusCode, name, message}. See docs/resend.md.")
     document["servers"] = [{"url": "/"}]
     return ok(document)
+
+
+# Contacts, segments, topics, broadcasts, templates and suppressions join this Api.
+from chalicelib.api.routes import resend_marketing  # noqa: E402,F401
