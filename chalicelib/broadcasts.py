@@ -343,8 +343,12 @@ class BroadcastSender:
                                                 "marketing") if todo else set()
         source = _content_of(record, self._templates)
         outgoing: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        # A topic deleted after the broadcast was composed: nobody is known to want it, so
+        # nobody gets it (treating it as "no topic" would mail the whole segment).
+        topic_gone = bool(record.get("topic_id")) and topic is None
         for contact in todo:
-            reason = _ineligible(contact, topic, contact["email"] in blocked)
+            reason = (("skipped", "topic_deleted") if topic_gone
+                      else _ineligible(contact, topic, contact["email"] in blocked))
             marker = {"contact_id": contact["contact_id"], "claimed_at": iso(now),
                       "status": "claimed" if reason is None else reason[0],
                       "reason": None if reason is None else reason[1]}

@@ -48,12 +48,18 @@ class Tab:
         self.page.wait_for_load_state("networkidle")
         return response
 
-    def eventually(self, path: str, text: str, seconds: float = 60) -> None:
-        """Reload ``path`` until it shows ``text`` (the local stack's pumps run every ~s)."""
+    def eventually(self, path: str, text: str, seconds: float = 60,
+                   within: str | None = None) -> None:
+        """Reload ``path`` until it shows ``text`` (the local stack's pumps run every ~s), in the
+        element ``within`` selects when given (the page's other text, a filter's options or a
+        status legend, may name the word before the event arrives)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             self.go(path)
-            if text in self.page.content():
+            region = self.page.locator(within) if within else None
+            shown = (self.page.content() if region is None
+                     else " ".join(region.all_inner_texts()))
+            if text in shown:
                 return
             time.sleep(0.5)
         raise AssertionError(f"{path} never showed {text!r}")
@@ -108,7 +114,7 @@ def test_an_email_sent_through_the_api_appears_with_its_timeline(clean: Tab,
                                                                  portal: Portal) -> None:
     """Bug caught: the log missing a sent email, or a detail page without its timeline."""
     email_id = _send(portal, "success@simulator.amazonses.com", "Browser hello")
-    clean.eventually(f"/dashboard/emails/{email_id}", "delivered")
+    clean.eventually(f"/dashboard/emails/{email_id}", "delivered", within="ol.timeline")
     page = clean.page
     assert page.get_by_role("heading", name="Browser hello").is_visible()
     timeline = page.locator("ol.timeline").inner_text()

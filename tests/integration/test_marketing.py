@@ -507,3 +507,23 @@ def test_a_chunk_that_exhausted_its_retries_fails_its_broadcast_visibly(
     sqs.send_message(QueueUrl=queue, MessageBody=body)
     assert drain_once(sqs, queue, app_module.marketing_dead_letters, "marketing_dead_letters")
     assert api.get(f"/v1/broadcasts/{made['id']}", key=account.api_key).json["status"] == "failed"
+
+
+def test_a_broadcast_whose_topic_was_deleted_mails_nobody(
+        api, account, stack, drain, tmp_path, segment) -> None:
+    """Bug caught: the sender reading a deleted topic as "no topic" and mailing the whole
+    segment, opted-out contacts included."""
+    key = account.api_key
+    topic = api.post("/v1/topics", {"name": "Offers", "default": "opt_out"}, key=key)
+    assert topic.status_code == 201, topic.json
+    contact(api, key, "ann@example.org", first_name="Ann", segment_ids=[segment])
+    made = broadcast(api, account, segment, topic_id=topic.json["id"])
+    assert api.request("DELETE", f"/v1/topics/{topic.json['id']}", None,
+                       key=key).status_code in (200, 204)
+    before = sum(len(v) for v in outbox(tmp_path).values())
+    assert api.post(f"/v1/broadcasts/{made['id']}/send", {}, key=key).status_code == 202
+    drain_marketing(stack, drain)
+    assert sum(len(v) for v in outbox(tmp_path).values()) == before
+    skipped = api.get(f"/v1/broadcasts/{made['id']}/recipients?status=skipped",
+                      key=key).json["data"]
+    assert [r["email"] for r in skipped] == ["ann@example.org"]
