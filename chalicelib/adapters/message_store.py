@@ -138,7 +138,27 @@ class EventStore:
             logger.exception("stats_not_counted", extra={"counts": sum(counts.values())})
 
 
+class AddressEntries(Protocol):
+    """``address_index.AddressIndex``: what a new message adds to the address index."""
+
+    def entries(self, message: dict[str, Any], key: dict[str, str]
+                ) -> tuple[dict[str, str], list[Item]]: ...
+
+
 class DynamoMessageStore(EventStore):
+    address_index: AddressEntries | None = None  # wiring sets it; privacy finds messages by it
+
+    def _indexed(self, message: dict[str, Any], now: datetime
+                 ) -> list[tuple[Item, DataClass, datetime | None]]:
+        """The message item with its address-index keys, and its pointer items (in the same
+        batch request: the common one-recipient message writes nothing more)."""
+        listed = _listed(message)
+        if self.address_index is None:
+            return [(listed, DataClass.MESSAGE_LOG, now)]
+        own, pointers = self.address_index.entries(message, {"pk": listed["pk"],
+                                                             "sk": listed["sk"]})
+        return [({**listed, **own}, DataClass.MESSAGE_LOG, now),
+                *((p, DataClass.MESSAGE_LOG, now) for p in pointers)]
 
     def count_once(self, account_id: str, marker: str, counts: dict[str, int],
                    now: datetime) -> bool:
@@ -183,7 +203,7 @@ class DynamoMessageStore(EventStore):
         account_id = pairs[0][0]["account_id"]
         entries: list[tuple[Item, DataClass, datetime | None]] = []
         for message, event in pairs:
-            entries.append((_listed(message), DataClass.MESSAGE_LOG, now))
+            entries += self._indexed(message, now)
             entries.append((self._event_item(account_id, event),
                             DataClass.ENGAGEMENT_EVENT, now))
         days = self._days(account_id)
