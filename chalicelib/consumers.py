@@ -271,7 +271,9 @@ def sweep_scheduled() -> dict[str, int]:
                 queued += 1
     metrics.add_metric(name="scheduled_queued", unit="Count", value=queued)
     letters = _sweep_letters(now) if container.settings.letter_queue_url else 0
-    return {"queued": queued, "letters_queued": letters,
+    # SMTP credentials suspended for an earlier day's quota send again from midnight UTC.
+    restored = container.smtp.restore_after_quota(now)
+    return {"queued": queued, "letters_queued": letters, "smtp_restored": restored,
             "horizon_minutes": int(SQS_MAX_DELAY / timedelta(minutes=1))}
 
 

@@ -344,8 +344,10 @@ class Container:
             self.logs, self.accounts, self.settings.protection_min_volume,
             self.settings.protection_bounce_rate, self.settings.protection_complaint_rate,
             on_paused=[self.smtp.suspend])
+        from chalicelib.smtp import SmtpQuota
+        quota = SmtpQuota(self.limits.charge_sent, self.smtp.quota_spent)
         return ProviderEventService(verifier, self.message_store, self.suppressions,
-                                    SnsSubscriptions(self.client("sns")), [protection],
+                                    SnsSubscriptions(self.client("sns")), [protection, quota],
                                     domain_owners=self.domain_store)
 
     @cached_property
