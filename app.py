@@ -38,6 +38,8 @@ MARKETING_QUEUE = "letterbox-marketing"
 WEBHOOK_DEAD_LETTERS = "letterbox-webhooks-dlq"
 SES_EVENTS_DEAD_LETTERS = "letterbox-ses-events-dlq"
 MARKETING_DEAD_LETTERS = "letterbox-marketing-dlq"
+PRIVACY_QUEUE = "letterbox-privacy"
+PRIVACY_DEAD_LETTERS = "letterbox-privacy-dlq"
 
 
 @app.middleware("all")
@@ -118,6 +120,16 @@ def run_marketing(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=MARKETING_DEAD_LETTERS, batch_size=10)
 def marketing_dead_letters(event: SQSEvent) -> dict[str, Any]:
     return _consume("marketing_dead_letters", event)
+
+
+@app.on_sqs_message(queue=PRIVACY_QUEUE, batch_size=1)
+def run_privacy_jobs(event: SQSEvent) -> dict[str, Any]:
+    return _consume("privacy", event)
+
+
+@app.on_sqs_message(queue=PRIVACY_DEAD_LETTERS, batch_size=10)
+def privacy_dead_letters(event: SQSEvent) -> dict[str, Any]:
+    return _consume("privacy_dead_letters", event)
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))

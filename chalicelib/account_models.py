@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.models import InputModel, Mailbox, OutputModel, PatchModel
 from chalicelib.retention import RULES, DataClass
@@ -69,6 +69,12 @@ class PrivacyRequest(InputModel):
     email: Mailbox
 
 
+class PrivacyExportRequest(PrivacyRequest):
+    cursor: str | None = Field(default=None, max_length=2048, description=(
+        "next_cursor of the previous page: the next messages about the same address"))
+    limit: int = Field(default=100, ge=1, le=500, description="Messages per page.")
+
+
 class PrivacyExport(OutputModel):
     email: str
     generated_at: str
@@ -77,15 +83,32 @@ class PrivacyExport(OutputModel):
     contact: dict[str, Any] | None = Field(default=None, description=(
         "The marketing contact: fields, segments, topic subscriptions, double opt-in proof."))
     audit_id: str
+    has_more: bool = False
+    next_cursor: str | None = Field(default=None, description=(
+        "Send it back with the same email for the next page of messages."))
+
+
+ErasureState = Literal["queued", "running", "done", "failed"]
 
 
 class ErasureOut(OutputModel):
+    """An erasure job and its audit record: who asked, when, for which address (its keyed
+    hash only), where it stands and what it deleted so far."""
+
+    id: str = Field(description="The job's id, also its audit record's: GET "
+                                "/v1/privacy/erasure/{id}")
     audit_id: str
+    state: ErasureState
+    key_id: str
+    at: str
+    address_hash: str
+    finished_at: str | None = None
     messages_deleted: int
     events_deleted: int
     objects_deleted: int
     contacts_deleted: int = 0
-    suppression: Literal["kept_as_hash", "added_as_hash"]
+    suppression: Literal["kept_as_hash", "added_as_hash"] | None = Field(
+        default=None, description="Set once the suppression step ran.")
 
 
 class AuditRecord(OutputModel):
@@ -94,7 +117,21 @@ class AuditRecord(OutputModel):
     key_id: str
     at: str
     counts: dict[str, int]
+    state: ErasureState | None = None
+    address_hash: str | None = None
 
 
 class AuditList(OutputModel):
     data: list[AuditRecord]
+
+
+class PrivacyJob(BaseModel):
+    """A privacy queue record: erase one address (the address travels here only, never into a
+    table), or backfill an account's address index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["erasure", "backfill"]
+    account_id: str = Field(max_length=64)
+    job_id: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=320)

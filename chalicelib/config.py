@@ -64,6 +64,7 @@ class Settings:
     # is not offered.
     letter_queue_url: str = ""
     marketing_queue_url: str = ""  # contact imports and broadcast chunks
+    privacy_queue_url: str = ""  # recipient erasure jobs, address index backfills
     carrier_secret_arn: str = ""
     usps_base_url: str = "https://apis.usps.com"
     fedex_base_url: str = "https://apis.fedex.com"

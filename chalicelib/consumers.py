@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib import wiring
 from chalicelib.clock import iso, utcnow
+from chalicelib.account_models import PrivacyJob
 from chalicelib.email_models import OffloadPointer, SendCommand
 from chalicelib.letter_models import LetterJob
 from chalicelib.marketing_models import MarketingJob
@@ -191,6 +192,31 @@ def process_ses_event_dead_letters(event: dict[str, Any], context: Any) -> dict[
     return consume(event, context, str, _record_dead_ses_event)
 
 
+def _run_privacy_job(job: PrivacyJob, seconds_left: Callable[[], float] | None) -> str:
+    outcome = wiring.container().privacy.run_job(job, utcnow(), seconds_left or (lambda: 60.0))
+    metrics.add_metric(name=f"privacy_{job.kind}_{outcome}", unit="Count", value=1)
+    return outcome
+
+
+def process_privacy_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Erasure jobs and index backfills: each runs until done or until the Lambda's time runs
+    low, then queues itself again; a crash mid-way is resumed from the job's checkpoint when
+    SQS delivers the record again."""
+    seconds_left = _seconds_left(context)
+    container = wiring.container()
+    return consume(event, context, PrivacyJob.model_validate_json,
+                   lambda job: _run_privacy_job(job, seconds_left),
+                   Backoff(container.privacy_queue, container.settings.retry_base_seconds))
+
+
+def _give_up_privacy_job(job: PrivacyJob) -> str:
+    return wiring.container().privacy.job_failed(job, utcnow())
+
+
+def process_privacy_dead_letters(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return consume(event, context, PrivacyJob.model_validate_json, _give_up_privacy_job)
+
+
 # app.py's SQS handlers, by batch name: each is one line there.
 SQS_BATCHES: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "send": process_send_batch, "send_dead_letters": process_dead_letters,
@@ -199,7 +225,8 @@ SQS_BATCHES: dict[str, Callable[[dict[str, Any], Any], dict[str, Any]]] = {
     "ses_event_dead_letters": process_ses_event_dead_letters,
     "letters": process_letter_batch, "letter_dead_letters": process_letter_dead_letters,
     "marketing": process_marketing_batch,
-    "marketing_dead_letters": process_marketing_dead_letters}
+    "marketing_dead_letters": process_marketing_dead_letters,
+    "privacy": process_privacy_batch, "privacy_dead_letters": process_privacy_dead_letters}
 
 
 def poll_tracking() -> dict[str, int]:
@@ -244,7 +271,9 @@ def sweep_scheduled() -> dict[str, int]:
                 queued += 1
     metrics.add_metric(name="scheduled_queued", unit="Count", value=queued)
     letters = _sweep_letters(now) if container.settings.letter_queue_url else 0
-    return {"queued": queued, "letters_queued": letters,
+    # SMTP credentials suspended for an earlier day's quota send again from midnight UTC.
+    restored = container.smtp.restore_after_quota(now)
+    return {"queued": queued, "letters_queued": letters, "smtp_restored": restored,
             "horizon_minutes": int(SQS_MAX_DELAY / timedelta(minutes=1))}
 
 

@@ -225,7 +225,19 @@ class EmailOut(OutputModel):
     created_at: str
     updated_at: str
     scheduled_at: str | None = None
-    events: list[EventOut]
+    events: list[EventOut] = Field(description="The first page of the timeline, oldest first "
+                                   "(at most 50 events); the rest from "
+                                   "GET /v1/emails/{id}/events?cursor=events_next_cursor")
+    events_has_more: bool = False
+    events_next_cursor: str | None = None
+
+
+class EmailEventPage(OutputModel):
+    """A page of one email's timeline, oldest first."""
+
+    data: list[EventOut]
+    has_more: bool
+    next_cursor: str | None = None
 
 
 class SendCommand(BaseModel):

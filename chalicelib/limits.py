@@ -25,6 +25,8 @@ class DailyCounters(Protocol):
     def refund(self, account_id: str, shard: int, count: int, counts: Mapping[str, int],
                at: datetime) -> None: ...
     def add(self, account_id: str, counts: Mapping[str, int], at: datetime) -> None: ...
+    def charge_sent(self, account_id: str, count: int, quota: int, at: datetime) -> None: ...
+    def quota_used(self, account_id: str, at: datetime) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,12 @@ class Limits:
                                charge.counts if counts else {}, charge.at)
         except Exception:
             logger.exception("quota_not_refunded", extra={"count": charge.count})
+
+    def charge_sent(self, account_id: str, count: int, now: datetime) -> bool:
+        """Charge mail SES already sent (SMTP: Letterbox sees it only afterwards) to today's
+        quota, which API sends then see too; True once the quota is spent."""
+        self._daily.charge_sent(account_id, count, self._quota, now)
+        return self._daily.quota_used(account_id, now) >= self._quota
 
     def count(self, account_id: str, counts: Mapping[str, int], now: datetime) -> None:
         """Stats only (scheduled emails take their quota when they are sent)."""

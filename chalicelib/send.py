@@ -19,9 +19,9 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.accounts import Principal
 from chalicelib.clock import iso
 from chalicelib.email_models import (MAX_RAW_BYTES, MAX_SCHEDULE_AHEAD, BatchAccepted,
-                                     BatchItemResult, EmailAccepted, EmailOut, EventOut,
-                                     OffloadPointer, Reschedule, SendCommand,
-                                     SendEmailRequest)
+                                     BatchItemResult, EmailAccepted, EmailEventPage,
+                                     EmailOut, EventOut, OffloadPointer, Reschedule,
+                                     SendCommand, SendEmailRequest)
 from chalicelib.errors import (AccountPaused, Conflict, DomainNotVerified, Forbidden,
                                LetterboxError, NotFound,
                                PayloadTooLarge, RetryableFailure, ValidationFailed)
@@ -29,6 +29,12 @@ from chalicelib.ids import has_prefix, new_id
 from chalicelib.models import domain_of, error_fields
 from chalicelib.vocabulary import EMAIL_WAITING, SQS_MAX_DELAY, EmailEventType, Event, FailureReason
 SCHEDULE_SHARDS = 8  # spreads the sweep's index partition
+EMAIL_EVENTS_PAGE = 50  # events shown with an email; the rest a page at a time
+
+
+def _event_out(event: dict[str, Any]) -> EventOut:
+    return EventOut(id=event["event_id"], type=event["type"], timestamp=event["timestamp"],
+                    recipient=event.get("recipient"), data=event.get("data", {}))
 
 
 class MessageStore(Protocol):
@@ -37,6 +43,8 @@ class MessageStore(Protocol):
                     now: datetime) -> None: ...
     def get_with_events(self, account_id: str,
                         message_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None: ...
+    def timeline_page(self, account_id: str, message_id: str, limit: int, cursor: str | None
+                      ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str | None]: ...
     def transition(self, account_id: str, message_id: str, status: str, event: dict[str, Any],
                    now: datetime, fields: dict[str, Any] | None = None,
                    from_status: tuple[str, ...] = ("queued",)) -> bool: ...
@@ -281,7 +289,14 @@ class EmailService:
         return found
 
     def get_email(self, principal: Principal, message_id: str) -> EmailOut:
-        message, events = self._owned(principal, message_id)
+        """The email and the first page of its timeline (a flood of hits cannot make this
+        read unbounded); ``events_next_cursor`` continues at ``email_events``."""
+        message, events, cursor = (
+            self._messages.timeline_page(principal.account_id, message_id, EMAIL_EVENTS_PAGE,
+                                         None)
+            if has_prefix(message_id, "em") else (None, [], None))
+        if message is None:  # another account's id looks exactly like a missing one
+            raise NotFound(f"no email {message_id}")
         return EmailOut.model_validate({
             **{k: message.get(k) or [] for k in ("to", "cc", "bcc", "reply_to", "tags")},
             **{k: message.get(k) for k in ("from", "subject", "status", "created_at",
@@ -289,10 +304,22 @@ class EmailService:
             "stream": message.get("stream", "transactional"),
             "metadata": message.get("metadata") or {},
             "id": message["message_id"],
-            "events": [EventOut(id=e["event_id"], type=e["type"], timestamp=e["timestamp"],
-                                recipient=e.get("recipient"), data=e.get("data", {}))
-                       for e in events],
+            "events": [_event_out(e) for e in events],
+            "events_has_more": cursor is not None, "events_next_cursor": cursor,
         })
+
+    def email_events(self, principal: Principal, message_id: str, limit: int,
+                     cursor: str | None) -> EmailEventPage:
+        """A page of one email's timeline, oldest first; a cursor from ``get_email`` or from
+        the previous page continues it."""
+        if not has_prefix(message_id, "em"):
+            raise NotFound(f"no email {message_id}")
+        message, events, following = self._messages.timeline_page(
+            principal.account_id, message_id, limit, cursor)
+        if message is None and cursor is None:
+            raise NotFound(f"no email {message_id}")
+        return EmailEventPage(data=[_event_out(e) for e in events],
+                              has_more=following is not None, next_cursor=following)
 
     def cancel(self, principal: Principal, message_id: str, now: datetime) -> EmailOut:
         message, _ = self._owned(principal, message_id)

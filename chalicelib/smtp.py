@@ -4,6 +4,7 @@ password by AWS's documented algorithm, shown once and never stored."""
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import hmac
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.accounts import Principal
-from chalicelib.clock import iso
+from chalicelib.clock import iso, utcnow
 from chalicelib.errors import NotFound
 from chalicelib.ids import has_prefix, new_id
 from chalicelib.models import SmtpCredentialOut, SmtpCredentialSecret
@@ -45,6 +46,10 @@ class CredentialStore(Protocol):
     def get(self, account_id: str, credential_id: str) -> dict[str, Any] | None: ...
     def list(self, account_id: str) -> list[dict[str, Any]]: ...
     def delete(self, account_id: str, credential_id: str) -> None: ...
+    def mark_over_quota(self, account_id: str, day: str, now: datetime) -> None: ...
+    def over_quota_day(self, account_id: str) -> str | None: ...
+    def over_quota_marks(self) -> builtins.list[dict[str, Any]]: ...
+    def clear_over_quota(self, account_id: str) -> None: ...
 
 
 class VerifiedDomains(Protocol):
@@ -65,7 +70,29 @@ class SmtpCredentialService:
         self._paused = paused
 
     def _allowed(self, account_id: str) -> list[str]:
-        return [] if self._paused(account_id) else self._domains.names(account_id)
+        over_quota = self._store.over_quota_day(account_id) == self._today()
+        return ([] if over_quota or self._paused(account_id)
+                else self._domains.names(account_id))
+
+    def _today(self) -> str:
+        return utcnow().date().isoformat()
+
+    def quota_spent(self, account_id: str, now: datetime) -> None:
+        """SMTP mail spent the account's daily quota (Letterbox sees SMTP mail only after SES
+        sent it, through its events): its credentials may send nothing more today. The
+        schedule gives them back the next UTC day (``restore_after_quota``)."""
+        self._store.mark_over_quota(account_id, now.date().isoformat(), now)
+        self.suspend(account_id)
+
+    def restore_after_quota(self, now: datetime) -> int:
+        """Credentials suspended for an earlier day's quota may send again (unless paused)."""
+        restored = 0
+        for mark in self._store.over_quota_marks():
+            if str(mark.get("day", "")) < now.date().isoformat():
+                self._store.clear_over_quota(mark["sk"])
+                self.refresh_policies(mark["sk"])
+                restored += 1
+        return restored
 
     def _secret(self, record: dict[str, Any], secret: str) -> SmtpCredentialSecret:
         return SmtpCredentialSecret(
@@ -128,3 +155,20 @@ class SmtpCredentialService:
         for record in self._store.list(account_id):
             self._users.delete(record["iam_user"])
             self._store.delete(account_id, record["credential_id"])
+
+
+class SmtpQuota:
+    """After an SMTP send is counted (once per SES event): its charge to the account's daily
+    quota, exactly as an API send is charged; once the quota is spent, the account's SMTP
+    credentials are suspended until the next UTC day (SES then refuses their mail)."""
+
+    def __init__(self, charge: Callable[[str, int, datetime], bool],
+                 spent: Callable[[str, datetime], None]) -> None:
+        self._charge = charge
+        self._spent = spent
+
+    def __call__(self, account_id: str, event: dict[str, Any], now: datetime) -> None:
+        if event.get("type") != "sent" or not (event.get("data") or {}).get("smtp"):
+            return
+        if self._charge(account_id, 1, now):
+            self._spent(account_id, now)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.kms import KmsSecrets
     from chalicelib.adapters.letter_store import DynamoLetterStore
     from chalicelib.adapters.message_store import DynamoMessageStore
+    from chalicelib.adapters.address_index import AddressIndex
     from chalicelib.adapters.purge_store import DynamoPurgeStore
     from chalicelib.adapters.s3 import S3ContentStore
     from chalicelib.ports import EmailSender
@@ -105,8 +106,21 @@ class Container:
     @cached_property
     def message_store(self) -> DynamoMessageStore:
         from chalicelib.adapters.message_store import DynamoMessageStore
-        return DynamoMessageStore(self.table, self.counters, on_events=self.publish_events,
-                                  retention_days=self.retention_days)
+        store = DynamoMessageStore(self.table, self.counters, on_events=self.publish_events,
+                                   retention_days=self.retention_days)
+        store.address_index = self.address_index
+        return store
+
+    @cached_property
+    def address_index(self) -> AddressIndex:
+        from chalicelib.adapters.address_index import AddressIndex
+        # Keyed like the suppression list; the secret is read on the first message written.
+        return AddressIndex(self.table, self.tokens.address_hash)
+
+    @cached_property
+    def privacy_queue(self) -> SqsQueue:
+        from chalicelib.adapters.sqs import SqsQueue
+        return SqsQueue(self.client("sqs"), self.settings.privacy_queue_url)
 
     def publish_events(self, account_id: str, events: list[dict[str, Any]]) -> None:
         """The stores' fan-out to webhooks, built on the first event rather than with them;
@@ -213,7 +227,10 @@ class Container:
         from chalicelib.adapters.privacy_store import DynamoPrivacyStore
         from chalicelib.privacy import PrivacyService
         return PrivacyService(DynamoPrivacyStore(self.table), self.suppressions, self.content,
-                              self.accounts, contacts=self.contacts)
+                              self.accounts, contacts=self.contacts, index=self.address_index,
+                              listing=self.message_store,
+                              hasher=self.tokens.address_hash,
+                              jobs=self.privacy_queue)
 
     @cached_property
     def webhook_queue(self) -> SqsQueue:
@@ -327,8 +344,10 @@ class Container:
             self.logs, self.accounts, self.settings.protection_min_volume,
             self.settings.protection_bounce_rate, self.settings.protection_complaint_rate,
             on_paused=[self.smtp.suspend])
+        from chalicelib.smtp import SmtpQuota
+        quota = SmtpQuota(self.limits.charge_sent, self.smtp.quota_spent)
         return ProviderEventService(verifier, self.message_store, self.suppressions,
-                                    SnsSubscriptions(self.client("sns")), [protection],
+                                    SnsSubscriptions(self.client("sns")), [protection, quota],
                                     domain_owners=self.domain_store)
 
     @cached_property

@@ -148,6 +148,32 @@ def drain(stack: Stack) -> Any:
     return lambda: drain_send_queue(stack)
 
 
+def drain_privacy_queue(stack: Stack) -> int:
+    """Run queued erasure jobs and index backfills, as their Lambda would."""
+    import app as app_module
+    from letterbox.local.pump import drain_once
+    total = 0
+    while count := drain_once(stack.client("sqs"), stack.env["LETTERBOX_PRIVACY_QUEUE_URL"],
+                              app_module.run_privacy_jobs, "run_privacy_jobs"):
+        total += count
+    return total
+
+
+@pytest.fixture
+def drain_privacy(stack: Stack) -> Any:
+    return lambda: drain_privacy_queue(stack)
+
+
+def erase(api: ApiClient, stack: Stack, key: str, email: str) -> dict[str, Any]:
+    """POST /v1/privacy/erasure, run the job, and answer the job's final record."""
+    started = api.post("/v1/privacy/erasure", {"email": email}, key=key)
+    assert started.status_code == 202, started.json
+    drain_privacy_queue(stack)
+    done = api.get(f"/v1/privacy/erasure/{started.json['id']}", key=key)
+    assert done.status_code == 200 and done.json["state"] == "done", done.json
+    return dict(done.json)
+
+
 class LogCapture:
     def __init__(self, stream: Any, capfd: Any) -> None:
         self._stream, self._capfd = stream, capfd

@@ -78,6 +78,15 @@ class FakeMessageStore:
         message = self.get(account_id, message_id)
         return None if message is None else (message, self._events(account_id, message_id))
 
+    def timeline_page(self, account_id: str, message_id: str, limit: int,
+                      cursor: str | None) -> Any:
+        message = self.get(account_id, message_id)
+        events = self._events(account_id, message_id)
+        start = int(cursor) if cursor else 0
+        following = str(start + limit) if start + limit < len(events) else None
+        return (None if cursor else message,
+                events[start:start + limit] if message or cursor else [], following)
+
     def status(self, account_id: str, message_id: str) -> str:
         return str(self.messages[(account_id, message_id)]["status"])
 

@@ -78,6 +78,14 @@ class DynamoCounterStore:
                 continue
         return None
 
+    def charge_sent(self, account_id: str, count: int, quota: int, at: datetime) -> None:
+        """Take ``count`` from the day's quota unconditionally (the mail is already sent), on
+        one of the shards the quota lives on, so API charges see it."""
+        day = _day(at)
+        self._table.add_counts(self.key(account_id, self._pick(quota_shards(quota)),
+                                        day.date()), {"quota_used": count},
+                               DataClass.DAILY_STATS, day)
+
     def refund(self, account_id: str, shard: int, count: int, counts: Mapping[str, int],
                at: datetime) -> None:
         """Give back a charge whose emails were not accepted after all."""

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
+from chalicelib.errors import ValidationFailed
 from chalicelib.models import address_of
 from chalicelib.observability import logger
 from chalicelib.ports import Claim
@@ -137,7 +138,27 @@ class EventStore:
             logger.exception("stats_not_counted", extra={"counts": sum(counts.values())})
 
 
+class AddressEntries(Protocol):
+    """``address_index.AddressIndex``: what a new message adds to the address index."""
+
+    def entries(self, message: dict[str, Any], key: dict[str, str]
+                ) -> tuple[dict[str, str], list[Item]]: ...
+
+
 class DynamoMessageStore(EventStore):
+    address_index: AddressEntries | None = None  # wiring sets it; privacy finds messages by it
+
+    def _indexed(self, message: dict[str, Any], now: datetime
+                 ) -> list[tuple[Item, DataClass, datetime | None]]:
+        """The message item with its address-index keys, and its pointer items (in the same
+        batch request: the common one-recipient message writes nothing more)."""
+        listed = _listed(message)
+        if self.address_index is None:
+            return [(listed, DataClass.MESSAGE_LOG, now)]
+        own, pointers = self.address_index.entries(message, {"pk": listed["pk"],
+                                                             "sk": listed["sk"]})
+        return [({**listed, **own}, DataClass.MESSAGE_LOG, now),
+                *((p, DataClass.MESSAGE_LOG, now) for p in pointers)]
 
     def count_once(self, account_id: str, marker: str, counts: dict[str, int],
                    now: datetime) -> bool:
@@ -182,7 +203,7 @@ class DynamoMessageStore(EventStore):
         account_id = pairs[0][0]["account_id"]
         entries: list[tuple[Item, DataClass, datetime | None]] = []
         for message, event in pairs:
-            entries.append((_listed(message), DataClass.MESSAGE_LOG, now))
+            entries += self._indexed(message, now)
             entries.append((self._event_item(account_id, event),
                             DataClass.ENGAGEMENT_EVENT, now))
         days = self._days(account_id)
@@ -259,6 +280,28 @@ class DynamoMessageStore(EventStore):
             if items and items[0]["sk"] == f"EM#{message_id}":
                 return items[0], items[1:]
         return None
+
+    def timeline_page(self, account_id: str, message_id: str, limit: int,
+                      cursor: str | None) -> tuple[Item | None, list[Item], str | None]:
+        """One page of a message's events, oldest first, and the cursor of the next. Without
+        a cursor the page starts at the message item itself, returned first (None: no such
+        message); the cursor (``<partition>.<key>``, 0 the shard, 1 the pre-sharding
+        partition) continues among the events of this account's message only."""
+        partitions = (message_partition(account_id, message_id), f"ACCT#{account_id}")
+        if cursor:
+            head, _, inner = cursor.partition(".")
+            if head not in ("0", "1") or not inner:
+                raise ValidationFailed("cursor is not valid for this listing",
+                                       details=[{"field": "cursor", "message": "invalid cursor"}])
+            events, following = self._table.query_page(
+                partitions[int(head)], f"EM#{message_id}#EVT#", limit, inner, forward=True)
+            return None, events, following and f"{head}.{following}"
+        for index, pk in enumerate(partitions):
+            items, following = self._table.query_page(pk, f"EM#{message_id}", limit + 1, None,
+                                                      forward=True)
+            if items and items[0]["sk"] == f"EM#{message_id}":
+                return items[0], items[1:], following and f"{index}.{following}"
+        return None, [], None
 
     def claim(self, account_id: str, message_id: str, now: int, lease_seconds: int,
               schedule_version: int = 0) -> Claim:

@@ -33,10 +33,40 @@ class DynamoPrivacyStore:
                     break
         return list(found.values())
 
-    def timeline(self, account_id: str, message_id: str) -> list[Item]:
-        """The message item and its events."""
-        return list(self._table.query_prefix(message_partition(account_id, message_id),
+    def timeline(self, account_id: str, message_id: str, pk: str | None = None
+                 ) -> list[Item]:
+        """The message item and its events (under ``pk`` when the index named it: a message
+        written before sharding lives in the account's own partition)."""
+        return list(self._table.query_prefix(pk or message_partition(account_id, message_id),
                                              f"EM#{message_id}"))
+
+    def pointers(self, pk: str, message_id: str) -> list[Item]:
+        """The message's address-index pointers (its second and further addresses)."""
+        return list(self._table.query_prefix(pk, f"ADDR#{message_id}#"))
+
+    def get_audit(self, account_id: str, audit_id: str) -> Item | None:
+        return self._table.get(f"ACCT#{account_id}", f"AUDIT#{audit_id}", consistent=True)
+
+    def update_audit(self, account_id: str, audit_id: str, fields: dict[str, Any],
+                     add: dict[str, int] | None = None, remove: tuple[str, ...] = ()) -> None:
+        """Set fields of a job's audit record (None drops one), add to its counts, drop
+        fields: one update."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets = []
+        remove = (*remove, *(name for name, value in fields.items() if value is None))
+        fields = {name: value for name, value in fields.items() if value is not None}
+        for index, (name, value) in enumerate(fields.items()):
+            names[f"#f{index}"], values[f":f{index}"] = name, value
+            sets.append(f"#f{index} = :f{index}")
+        for index, (name, count) in enumerate((add or {}).items()):
+            names[f"#c{index}"], values[f":c{index}"] = name, count
+            sets.append(f"counts.#c{index} = counts.#c{index} + :c{index}")
+        expression = "SET " + ", ".join(sets)
+        if remove:
+            expression += " REMOVE " + ", ".join(remove)
+        self._table.update({"pk": f"ACCT#{account_id}", "sk": f"AUDIT#{audit_id}"},
+                           expression, values, condition="attribute_exists(pk)", names=names)
 
     def delete_keys(self, keys: list[Key]) -> int:
         return self._table.delete_keys(keys)

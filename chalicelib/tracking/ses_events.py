@@ -144,7 +144,8 @@ class ProviderEventService:
                 counts["bounced_permanent"] = 1
         if not counts or not self._messages.count_once(account_id, f"SES#{seed}", counts, now):
             return 0
-        event = {"type": str(provider.type), "data": {"bounce_type": provider.bounce_type}}
+        event = {"type": str(provider.type), "data": {"bounce_type": provider.bounce_type,
+                                                      "smtp": True}}
         for hook in self._after:
             hook(account_id, event, now)
         return 1

@@ -214,7 +214,7 @@ def serve(port: int, endpoint: str) -> None:
     sys.path.insert(0, str(ROOT))
     import app as app_module
     stop = threading.Event()
-    threads = start_background(app_module, session, env, stop)
+    threads = start_background(app_module, session, "letterbox-local", stop)
     from letterbox.local.simulator import SimulatingSender, WebhookPoster
     poster = WebhookPoster(f"{api_url}/webhooks/ses", stop, report)
     container = wiring.container()
@@ -250,31 +250,19 @@ def serve(port: int, endpoint: str) -> None:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def start_background(app_module: Any, session: Any, env: dict[str, str],
+def start_background(app_module: Any, session: Any, stack_name: str,
                      stop: threading.Event) -> list[threading.Thread]:
+    """A pump for every queue the deployed stack consumes (its SQS event sources in
+    ``infra/resources.yaml``, dead-letter queues included), and the schedules."""
     from letterbox.local.pump import QueuePump, Schedule
+    from letterbox.local.provision import consumed_queues
     sqs = session.client("sqs")
-
-    def dead_letter_queue(queue_url: str) -> str:
-        policy = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
-        arn = json.loads(policy["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
-        return str(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"])
-
-    letters = env["LETTERBOX_LETTER_QUEUE_URL"]
     threads: list[threading.Thread] = [
-        QueuePump(sqs, env["LETTERBOX_SEND_QUEUE_URL"], app_module.send_worker, "send_worker",
-                  stop, report),
-        QueuePump(sqs, dead_letter_queue(env["LETTERBOX_SEND_QUEUE_URL"]),
-                  app_module.send_dead_letters, "send_dead_letters", stop, report),
-        QueuePump(sqs, letters, app_module.submit_letters, "submit_letters", stop, report),
-        QueuePump(sqs, dead_letter_queue(letters), app_module.letter_dead_letters,
-                  "letter_dead_letters", stop, report),
+        QueuePump(sqs, url, getattr(app_module, handler), handler, stop, report)
+        for handler, url in sorted(consumed_queues(session, stack_name).items())]
+    threads += [
         # Production polls carriers every 15 minutes; the sandbox moves a step a second.
         Schedule("poll_letter_tracking", 2, app_module.poll_letter_tracking, stop, report),
-        QueuePump(sqs, env["LETTERBOX_WEBHOOK_QUEUE_URL"], app_module.deliver_webhooks,
-                  "deliver_webhooks", stop, report),
-        QueuePump(sqs, env["LETTERBOX_MARKETING_QUEUE_URL"], app_module.run_marketing,
-                  "run_marketing", stop, report),
         # Production sweeps every 5 minutes over a 15-minute horizon; locally, every 30 s.
         Schedule("sweep_scheduled", 30, app_module.sweep_scheduled, stop, report),
         Schedule("purge_expired", 3600, app_module.purge_expired, stop, report),

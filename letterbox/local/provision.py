@@ -94,6 +94,34 @@ def provision(session: Any, stack_name: str,
     return env
 
 
+def sqs_consumers(template: dict[str, Any]) -> dict[str, str]:
+    """Every queue the deployed stack consumes: handler name (the Chalice function, whose
+    logical id is its CamelCase form) → the queue's logical id, from the template's own
+    SQS event sources, so local mode pumps exactly what production does."""
+    found: dict[str, str] = {}
+    for name, res in template["Resources"].items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        for source in res.get("Properties", {}).get("Events", {}).values():
+            if source.get("Type") == "SQS":
+                handler = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+                found[handler] = next(iter(_refs(source["Properties"]["Queue"])))
+    return found
+
+
+def consumed_queues(session: Any, stack_name: str) -> dict[str, str]:
+    """Handler name → the URL of the queue it consumes, in a provisioned stack."""
+    cfn = session.client("cloudformation")
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                for r in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]}
+    sqs = session.client("sqs")
+    urls = {}
+    for handler, queue in sqs_consumers(load_template()).items():
+        name = physical[queue].rsplit("/", 1)[-1]  # a queue's physical id is its URL
+        urls[handler] = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    return urls
+
+
 def _apply_ttl(session: Any, template: dict[str, Any], physical: dict[str, str]) -> None:
     dynamodb = session.client("dynamodb")
     for name, res in template["Resources"].items():

@@ -105,9 +105,15 @@ def test_retention_setting_and_a_recipients_export_and_erasure(local: DevStack) 
     exported = requests.post(local.url("/v1/privacy/export"), headers=local.auth(), timeout=10,
                              json={"email": "forget.me@example.org"}).json()
     assert [m["message_id"] for m in exported["messages"]] == [sent["id"]]
-    erased = requests.post(local.url("/v1/privacy/erasure"), headers=local.auth(), timeout=10,
-                           json={"email": "forget.me@example.org"}).json()
-    assert erased["messages_deleted"] == 1
+    started = requests.post(local.url("/v1/privacy/erasure"), headers=local.auth(), timeout=10,
+                            json={"email": "forget.me@example.org"})
+    assert started.status_code == 202
+    deadline, erased = time.monotonic() + 30, started.json()
+    while erased["state"] != "done" and time.monotonic() < deadline:  # the local pump runs it
+        time.sleep(0.5)
+        erased = requests.get(local.url(f"/v1/privacy/erasure/{erased['id']}"),
+                              headers=local.auth(), timeout=10).json()
+    assert erased["state"] == "done" and erased["messages_deleted"] == 1
     gone = requests.get(local.url(f"/v1/emails/{sent['id']}"), headers=local.auth(), timeout=10)
     assert gone.status_code == 404
 

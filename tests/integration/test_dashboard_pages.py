@@ -149,7 +149,7 @@ def test_a_suppression_added_on_the_page_blocks_the_next_send_and_exports(
 
 
 def test_an_erased_recipient_is_listed_as_a_hash_with_an_audit_record(
-        client: Any, account: Any, api_of: ApiClient, drain: Any) -> None:
+        client: Any, account: Any, api_of: ApiClient, drain: Any, drain_privacy: Any) -> None:
     """Bug caught: an erased address still shown, or an erasure without an audit record."""
     send(api_of, account, to="gone@example.net")
     drain()
@@ -159,7 +159,10 @@ def test_an_erased_recipient_is_listed_as_a_hash_with_an_audit_record(
     assert refused.status == 422, "erasure needs the confirmation box"
     erased = owner.post("/dashboard/settings/recipient", {
         "email": "gone@example.net", "action": "erase", "confirm": "erase"})
-    assert erased.status == 200 and "Erased: 1 messages" in erased.text
+    assert erased.status == 200 and "Erasure started" in erased.text
+    drain_privacy()
+    assert "erasure (done)" in owner.get("/dashboard/settings").text
+    assert "messages: 1" in owner.get("/dashboard/settings").text
     listed = owner.get("/dashboard/suppressions").text
     assert "gone@example.net" not in listed and "erased" in listed
     assert re.search(r'<code class="hash"[^>]*>[0-9a-f]{16}…', listed)

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from chalicelib.clock import utcnow
+from tests.conftest import erase
 from tests.flows import bucket_objects, dump, scan
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -368,8 +369,8 @@ def test_erasure_removes_a_contact_from_every_table_and_bucket(
     api.post(f"/v1/broadcasts/{sent['id']}/send", {}, key=account.api_key)
     drain_marketing(stack, drain)
     assert address in dump(scan(stack, "LETTERBOX_TABLE_NAME"))
-    erased = api.post("/v1/privacy/erasure", {"email": address}, key=account.api_key)
-    assert erased.status_code == 200 and erased.json["contacts_deleted"] == 1
+    erased = erase(api, stack, account.api_key, address)
+    assert erased["contacts_deleted"] == 1
     for table in ("LETTERBOX_TABLE_NAME", "LETTERBOX_IDEMPOTENCY_TABLE_NAME"):
         assert dump(scan(stack, table)).count(address) == 0, table
     assert not any(address.encode() in body for body in bucket_objects(stack).values())

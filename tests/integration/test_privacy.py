@@ -9,6 +9,7 @@ import time
 
 from chalicelib.observability import logger
 from chalicelib.retention import DEFERRED_CLOCKS, RULES, DataClass
+from tests.conftest import erase
 from tests.flows import ADDRESS, BODY_MARK, bucket_objects, dump, full_flow, scan
 
 DAY = 86400
@@ -62,10 +63,9 @@ def test_erasure_leaves_the_address_nowhere_but_keeps_it_suppressed(
     assert exported.json["suppression"]["reason"] == "bounce"
     assert any(e["type"] == "clicked" for m in exported.json["messages"] for e in m["events"])
 
-    erased = api.post("/v1/privacy/erasure", {"email": ADDRESS}, key=account.api_key)
-    assert erased.status_code == 200, erased.json
-    assert erased.json["messages_deleted"] == 2 and erased.json["events_deleted"] >= 6
-    assert erased.json["objects_deleted"] == 1 and erased.json["suppression"] == "kept_as_hash"
+    erased = erase(api, stack, account.api_key, ADDRESS)
+    assert erased["messages_deleted"] == 2 and erased["events_deleted"] >= 6
+    assert erased["objects_deleted"] == 1 and erased["suppression"] == "kept_as_hash"
 
     everything = dump(scan(stack, "LETTERBOX_TABLE_NAME")) + dump(
         scan(stack, "LETTERBOX_IDEMPOTENCY_TABLE_NAME"))
@@ -88,23 +88,22 @@ def test_erasure_leaves_the_address_nowhere_but_keeps_it_suppressed(
     assert "@" not in json.dumps(audit)
 
 
-def test_erasing_an_address_never_seen_still_suppresses_it(api, account, drain) -> None:
-    erased = api.post("/v1/privacy/erasure", {"email": "stranger@example.com"},
-                      key=account.api_key)
-    assert erased.json == {**erased.json, "messages_deleted": 0,
-                           "suppression": "added_as_hash"}
+def test_erasing_an_address_never_seen_still_suppresses_it(api, account, drain,
+                                                           stack) -> None:
+    erased = erase(api, stack, account.api_key, "stranger@example.com")
+    assert erased == {**erased, "messages_deleted": 0, "suppression": "added_as_hash"}
     (entry,) = api.get("/v1/suppressions", key=account.api_key).json["data"]
     assert entry == {**entry, "email": None, "reason": "erasure", "scope": "all"}
 
 
 def test_privacy_requests_see_only_their_own_account(api, account, other_account,
-                                                     drain) -> None:
+                                                     drain, stack) -> None:
     api.post("/v1/emails", {"from": f"hi@{account.domain}", "to": "shared@example.com",
                             "subject": "s", "text": "t"}, key=account.api_key)
     theirs = api.post("/v1/privacy/export", {"email": "shared@example.com"},
                       key=other_account.api_key)
     assert theirs.json["messages"] == []
-    api.post("/v1/privacy/erasure", {"email": "shared@example.com"}, key=other_account.api_key)
+    erase(api, stack, other_account.api_key, "shared@example.com")
     mine = api.post("/v1/privacy/export", {"email": "shared@example.com"}, key=account.api_key)
     assert len(mine.json["messages"]) == 1
 
@@ -119,7 +118,7 @@ def test_logs_over_the_whole_flow_hold_no_address_and_no_body(
         api, account, drain, stack, tmp_path, monkeypatch, logs) -> None:
     logger.info("probe", extra={"to": ADDRESS})  # proves the capture sees our lines
     full_flow(api, account, drain, stack, tmp_path, monkeypatch)
-    api.post("/v1/privacy/erasure", {"email": ADDRESS}, key=account.api_key)
+    erase(api, stack, account.api_key, ADDRESS)
     logged = logs.text()
     assert '"to":"r***@example.net"' in logged.replace(" ", ""), "the capture works"
     assert ADDRESS not in logged.lower() and BODY_MARK not in logged
@@ -135,6 +134,6 @@ def test_reply_to_addresses_are_exported_and_erased(api, account, drain, stack) 
     drain()
     exported = api.post("/v1/privacy/export", {"email": person}, key=account.api_key).json
     assert [m["message_id"] for m in exported["messages"]] == [sent]
-    erased = api.post("/v1/privacy/erasure", {"email": person}, key=account.api_key).json
+    erased = erase(api, stack, account.api_key, person)
     assert erased["messages_deleted"] == 1
     assert "helper@example.net" not in dump(scan(stack, "LETTERBOX_TABLE_NAME")).lower()

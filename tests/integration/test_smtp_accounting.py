@@ -94,3 +94,39 @@ def test_smtp_events_from_strangers_are_not_attributed(api, account, other_accou
     for who in (account, other_account):
         assert api.get("/v1/suppressions", key=who.api_key).json["data"] == []
     assert json.dumps(stranger)  # the fixture stayed valid JSON
+
+
+def test_smtp_sends_spend_the_daily_quota_and_are_refused_past_it(
+        api, account, stack, signer, monkeypatch) -> None:  # noqa: F811
+    """Bug caught (issue 14 item 3): SMTP mail sent past the account's daily quota (and API
+    sends never seeing what SMTP spent), because SES sends it without asking Letterbox."""
+    from datetime import timedelta
+
+    from chalicelib.clock import utcnow
+    monkeypatch.setenv("LETTERBOX_DAILY_QUOTA", "2")
+    wiring.reset()
+    created = api.post("/v1/smtp-credentials", {"name": "app"}, key=account.api_key).json
+    user = f"lbx-{created['id']}"
+    topic = stack.env["LETTERBOX_SES_EVENTS_TOPIC_ARN"]
+    sent = signer.envelope(topic, _smtp_fixture("send", account, created["id"]))
+    assert _post(api, sent).json["recorded"] == 1
+    assert _post(api, sent).json["recorded"] == 0, "an SNS redelivery is not charged twice"
+    (statement,) = _policy(stack, user)["Statement"]
+    assert statement["Effect"] == "Allow", "one of two sends: still within the quota"
+
+    second = signer.envelope(topic, _smtp_fixture("send", account, created["id"]))
+    assert _post(api, second).json["recorded"] == 1
+    (statement,) = _policy(stack, user)["Statement"]
+    assert statement["Effect"] == "Deny", "quota spent: SES refuses the next SMTP send"
+    over = api.post("/v1/emails", {"from": f"hi@{account.domain}", "to": "a@example.org",
+                                   "subject": "s", "text": "t"}, key=account.api_key)
+    assert over.status_code == 429, "API sends see the quota SMTP spent"
+    later = api.post("/v1/smtp-credentials", {"name": "new"}, key=account.api_key).json
+    (fresh,) = _policy(stack, f"lbx-{later['id']}")["Statement"]
+    assert fresh["Effect"] == "Deny", "a credential made today is refused too"
+
+    smtp = wiring.container().smtp
+    assert smtp.restore_after_quota(utcnow()) == 0, "not before the next UTC day"
+    assert smtp.restore_after_quota(utcnow() + timedelta(days=1)) == 1
+    (statement,) = _policy(stack, user)["Statement"]
+    assert statement["Effect"] == "Allow"

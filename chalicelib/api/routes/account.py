@@ -52,20 +52,30 @@ def export_account(call: Call) -> AccountExport:
 
 
 @api.operation("POST", "/v1/privacy/export",
-               summary="Every message, event and suppression about one address",
-               body="account_models:PrivacyRequest",
+               summary="Every message, event and suppression about one address, a page of "
+                       "messages at a time (cursor)",
+               body="account_models:PrivacyExportRequest",
                responses={200: "account_models:PrivacyExport", 422: ERROR},
                tags=PRIVACY)
 def privacy_export(call: Call) -> PrivacyExport:
-    return wiring.container().privacy.export(call.account, call.body.email, utcnow())
+    return wiring.container().privacy.export(call.account, call.body.email, utcnow(),
+                                             call.body.cursor, call.body.limit)
 
 
 @api.operation("POST", "/v1/privacy/erasure",
-               summary="Delete everything about one address; it stays suppressed as a hash",
+               summary="Start erasing everything about one address (a job: 202, then GET "
+                       "/v1/privacy/erasure/{id}); it stays suppressed as a hash",
                body="account_models:PrivacyRequest",
-               responses={200: "account_models:ErasureOut", 422: ERROR}, tags=PRIVACY)
+               responses={202: "account_models:ErasureOut", 422: ERROR}, tags=PRIVACY)
 def privacy_erasure(call: Call) -> ErasureOut:
     return wiring.container().privacy.erase(call.account, call.body.email, utcnow())
+
+
+@api.operation("GET", "/v1/privacy/erasure/{erasure_id}",
+               summary="An erasure job's audit record: state and what it deleted",
+               responses={200: "account_models:ErasureOut", 404: ERROR}, tags=PRIVACY)
+def privacy_erasure_state(call: Call, erasure_id: str) -> ErasureOut:
+    return wiring.container().privacy.erasure(call.account.account_id, erasure_id)
 
 
 @api.operation("GET", "/v1/privacy/audit",

@@ -10,7 +10,7 @@ from chalicelib.api.routes import blueprint_api
 from chalicelib.api.web import Call, ERROR
 
 if TYPE_CHECKING:
-    from chalicelib.email_models import BatchAccepted, EmailAccepted, EmailOut
+    from chalicelib.email_models import BatchAccepted, EmailAccepted, EmailEventPage, EmailOut
 
 
 api = blueprint_api(__name__)
@@ -37,6 +37,15 @@ def send_batch(call: Call) -> BatchAccepted:
                responses={200: "email_models:EmailOut", 404: ERROR}, tags=TAGS)
 def get_email(call: Call, email_id: str) -> EmailOut:
     return wiring.container().emails.get_email(call.account, email_id)
+
+
+@api.operation("GET", "/v1/emails/{email_id}/events",
+               summary="One email's event timeline, oldest first, a page at a time",
+               responses={200: "email_models:EmailEventPage", 404: ERROR, 422: ERROR},
+               tags=TAGS)
+def email_events(call: Call, email_id: str) -> EmailEventPage:
+    return wiring.container().emails.email_events(
+        call.account, email_id, call.query_int("limit", 100, 1, 500), call.query("cursor"))
 
 
 @api.operation("PATCH", "/v1/emails/{email_id}", summary="Reschedule a scheduled email",
