@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item, Key, to_wire
-from chalicelib.adapters.message_store import account_partitions, listing_keys
+from chalicelib.adapters.message_store import (account_partitions, is_own_partition,
+                                               listing_keys)
 from chalicelib.retention import DataClass, expiry_bucket
 
 SYSTEM = "SYSTEM"
@@ -102,6 +103,13 @@ class DynamoPurgeStore:
     def account_partitions(self, account_id: str) -> list[str]:
         """The partitions besides ``ACCT#<id>`` that hold the account's data."""
         return account_partitions(account_id)[1:]
+
+    def message_partitions_page(self, account_id: str, cursor: str | None, limit: int
+                                ) -> tuple[list[str], str | None]:
+        """The own partitions of a page of the account's messages (its ``EMAILS`` listing)."""
+        page, following = self.table.merged_index_page(listing_keys("EMAILS", account_id), "0",
+                                                       "~", limit, cursor, forward=True)
+        return [str(i["pk"]) for i in page if is_own_partition(str(i["pk"]))], following
 
     def api_key_keys(self, gsi1pk: str) -> list[Key]:
         """Keys of the API keys listed under an account's ``gsi1`` partition."""
