@@ -141,8 +141,9 @@ How each figure is measured (`bench/`):
 - **CPU rates** are operations per CPU-second (`time.process_time`) on one core, after a
   warm-up call: what a warm Lambda pays. CPU time still moves with what else runs on the
   machine (shared caches, hyper-threads): on this 2-core machine, shared with other jobs,
-  the DKIM ratio to raw signing read 0.78 at a load average of 11 and 0.87 at 7 on the
-  same day and code; the table shows the last run.
+  six runs of the DKIM benchmark on 2026-11-29, same code, read 0.78, 0.87, 0.79, 0.91,
+  0.81 and 0.86 of raw signing (median 0.83, load averages 2–11); the table shows the
+  run that wrote `results.json`.
 - **Worker CPU** (`worker_cpu.py`) runs the real `SendWorker`: MIME build, link and pixel
   rewriting, DKIM signing, and the SES call through a real boto3 client answered by
   botocore's `Stubber`. The DynamoDB-backed pieces are in-memory fakes, so only CPU
