@@ -27,30 +27,68 @@ def _split(calls: Counter[tuple[str, str]]) -> dict[str, Any]:
             "by_operation": {f"{s}.{o}": n for (s, o), n in sorted(calls.items())}}
 
 
-def _item_sizes(session: Any, table: str) -> dict[str, int]:
-    from bench.stack import item_size
+def _item_sizes(session: Any, table: str) -> dict[str, tuple[int, list[str]]]:
+    """Each item's size and the indexes it sits in, after the run (for updated items)."""
+    from bench.stack import indexes_of, item_size
     sizes, start = {}, None
     client = session.client("dynamodb")
     while True:
         page = client.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
         for item in page["Items"]:
-            sizes[json.dumps([item["pk"], item["sk"]])] = item_size(item)
+            sizes[json.dumps([item["pk"], item["sk"]])] = (item_size(item), indexes_of(item))
         start = page.get("LastEvaluatedKey")
         if not start:
             return sizes
 
 
 def _capacity_units(units: tuple[list[tuple[str, Any]], list[bool], int],
-                    sizes: dict[str, int]) -> dict[str, float]:
-    """On-demand write units (1 KB each, doubled in transactions) and read units (an
-    eventually consistent read of up to 4 KB is half a unit)."""
+                    sizes: dict[str, tuple[int, list[str]]]) -> dict[str, float]:
+    """On-demand write units (1 KB each, doubled in transactions), the index replicas of
+    those writes, and read units (an eventually consistent read of up to 4 KB is half a
+    unit). A new item is written to every index it has a key for; an update rewrites its
+    entries in the indexes that project the whole item (``gsi1``, ``gsi2``), not the
+    keys-only ``by_expiry`` (its key, the expiry, is not moved by an update here)."""
+    from bench.stack import INDEXES
+    projects_all = {name for name, whole in INDEXES.values() if whole}
     writes, transactional, reads = units
-    wru = 0
+    wru = index_wru = 0
     for (kind, value), in_transaction in zip(writes, transactional, strict=True):
-        size = value if kind == "size" else sizes.get(
-            json.dumps([value["pk"], value["sk"]]), 1024)
-        wru += math.ceil(max(size, 1) / 1024) * (2 if in_transaction else 1)
-    return {"write_units": wru, "read_units": reads * 0.5}
+        if kind == "put":
+            size, indexes = value["size"], value["indexes"]
+        else:
+            size, indexes = sizes.get(json.dumps([value["pk"], value["sk"]]), (1024, []))
+            indexes = [name for name in indexes if name in projects_all]
+        units_each = math.ceil(max(size, 1) / 1024)
+        wru += units_each * (2 if in_transaction else 1)
+        index_wru += sum(units_each if name in projects_all else 1 for name in indexes)
+    return {"write_units": wru, "index_write_units": index_wru, "read_units": reads * 0.5}
+
+
+class HandlerClock:
+    """CPU seconds our handlers spend outside AWS calls (moto's work inside them taken out),
+    and their wall seconds: what a Lambda would bill, before network latency."""
+
+    def __init__(self, counter: Any) -> None:
+        self._counter = counter
+        self.cpu_s = self.wall_s = self.inside_cpu_s = 0.0
+
+    def take(self) -> dict[str, float]:
+        taken = {"handler_wall_ms": self.wall_s * 1000, "moto_cpu_ms": self.inside_cpu_s * 1000,
+                 "our_cpu_ms": max(self.cpu_s - self.inside_cpu_s, 0.0) * 1000}
+        self.cpu_s = self.wall_s = self.inside_cpu_s = 0.0
+        return taken
+
+    def timed(self, handler: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            inside, cpu, wall = (self._counter.inside_cpu_s, time.process_time(),
+                                 time.perf_counter())
+            try:
+                return handler(*args, **kwargs)
+            finally:
+                self.cpu_s += time.process_time() - cpu
+                self.wall_s += time.perf_counter() - wall
+                self.inside_cpu_s += self._counter.inside_cpu_s - inside
+        return run
 
 
 def run() -> dict[str, Any]:
@@ -78,9 +116,12 @@ def run() -> dict[str, Any]:
             return {"from": f"Acme <hi@{account.domain}>", "to": f"reader{n}@example.net",
                     "subject": "Your receipt", "html": "<p>Thanks for your order.</p>"}
 
+        clock = HandlerClock(counter)
+        post = clock.timed(client.http.post)
+
         def drain() -> int:
             batches = 0
-            while drain_once(sqs, queue, app_module.send_worker, "send_worker"):
+            while drain_once(sqs, queue, clock.timed(app_module.send_worker), "send_worker"):
                 batches += 1
             return batches
 
@@ -96,44 +137,52 @@ def run() -> dict[str, Any]:
                 sns.publish(TopicArn=topic, Message=json.dumps(
                     _ses_event("delivery", email_id, account.account_id)))
             batches = 0
-            while drain_once(sqs, events_queue, app_module.ingest_ses_events,
+            while drain_once(sqs, events_queue, clock.timed(app_module.ingest_ses_events),
                              "ingest_ses_events"):
                 batches += 1
             return batches
 
         def measure(count: int) -> dict[str, Any]:
             counter.take()
+            counter.take_capacity()
+            clock.take()
             started = time.perf_counter()
             if count == 1:
-                answer = client.http.post("/v1/emails", body=json.dumps(email(0)),
+                answer = post("/v1/emails", body=json.dumps(email(0)),
                                           headers=headers)
                 ids = [json.loads(answer.body)["id"]]
             else:
-                answer = client.http.post("/v1/emails/batch", headers=headers, body=json.dumps(
+                answer = post("/v1/emails/batch", headers=headers, body=json.dumps(
                     {"emails": [email(n) for n in range(count)]}))
                 ids = [r["id"] for r in json.loads(answer.body)["data"]]
-            api, api_units = counter.take(), counter.take_capacity()
+            api, api_units, api_clock = counter.take(), counter.take_capacity(), clock.take()
             api_s, started = time.perf_counter() - started, time.perf_counter()
             batches = drain()
-            worker, worker_units = counter.take(), counter.take_capacity()
+            worker, worker_units, worker_clock = (counter.take(), counter.take_capacity(),
+                                                  clock.take())
             worker_s, started = time.perf_counter() - started, time.perf_counter()
             event_batches = events(ids)
-            incoming, event_units = counter.take(), counter.take_capacity()
+            incoming, event_units, events_clock = (counter.take(), counter.take_capacity(),
+                                                   clock.take())
             events_s = time.perf_counter() - started
             phases = {"api": _split(api), "worker": _split(worker), "events": _split(incoming)}
             sizes = _item_sizes(session, wiring.container().settings.table_name)
             for name, units in (("api", api_units), ("worker", worker_units),
                                 ("events", event_units)):
                 phases[name].update(_capacity_units(units, sizes))
-            # Wall time in-process, moto's own work included: an upper bound on our CPU.
-            for name, seconds, invocations in (("api", api_s, 1), ("worker", worker_s, batches),
-                                               ("events", events_s, event_batches)):
-                phases[name].update(wall_ms=seconds * 1000, invocations=invocations)
+            # Wall time of the whole phase in-process (moto, the poller and SES's publishes
+            # included), and the handlers' own CPU with moto's work taken out.
+            for name, seconds, invocations, timing in (
+                    ("api", api_s, 1, api_clock), ("worker", worker_s, batches, worker_clock),
+                    ("events", events_s, event_batches, events_clock)):
+                phases[name].update(wall_ms=seconds * 1000, invocations=invocations, **timing)
             non_ses = sum(p["non_ses"] for p in phases.values())
             return {"emails": count, "phases": phases, "sqs_event_source_batches": batches,
                     "event_batches": event_batches,
                     "write_units_per_email": sum(p["write_units"] for p in phases.values())
                     / count,
+                    "index_write_units_per_email": sum(p["index_write_units"]
+                                                       for p in phases.values()) / count,
                     "read_units_per_email": sum(p["read_units"] for p in phases.values())
                     / count,
                     "non_ses_per_email": non_ses / count,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +23,27 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
-        self.writes: list[tuple[str, Any]] = []  # ("size", bytes) | ("key", key), per item
+        self.writes: list[tuple[str, Any]] = []  # ("put", {size, indexes}) | ("key", key)
         self.transactional: list[bool] = []
         self.reads: list[tuple[str, Any]] = []
+        # CPU and wall seconds spent inside AWS calls: under moto that is moto's own work,
+        # which the cost model replaces by an assumed network latency per request.
+        self.inside_cpu_s = 0.0
+        self.inside_wall_s = 0.0
+        self._started = threading.local()
 
     def hook(self, model: Any, **_: Any) -> None:
         """``before-call``: one AWS request."""
         self.calls[(model.service_model.service_name, model.name)] += 1
+        self._started.at = (time.process_time(), time.perf_counter())
+
+    def done(self, **_: Any) -> None:
+        """``after-call``: the request answered (moto's work and botocore's parsing)."""
+        started = getattr(self._started, "at", None)
+        if started is not None:
+            self.inside_cpu_s += time.process_time() - started[0]
+            self.inside_wall_s += time.perf_counter() - started[1]
+            self._started.at = None
 
     def parameters(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         """``before-parameter-build``: the request's API parameters, for capacity."""
@@ -40,20 +56,20 @@ class RequestCounter:
 
     def _capacity(self, operation: str, params: dict[str, Any]) -> None:
         if operation == "PutItem":
-            self._write(("size", item_size(params["Item"])), False)
+            self._write(put_entry(params["Item"]), False)
         elif operation in ("UpdateItem", "DeleteItem"):
             self._write(("key", params["Key"]), False)
         elif operation == "BatchWriteItem":
             for requests in params["RequestItems"].values():
                 for request in requests:
                     if "PutRequest" in request:
-                        self._write(("size", item_size(request["PutRequest"]["Item"])), False)
+                        self._write(put_entry(request["PutRequest"]["Item"]), False)
                     else:
                         self._write(("key", request["DeleteRequest"]["Key"]), False)
         elif operation == "TransactWriteItems":
             for op in params["TransactItems"]:
                 if "Put" in op:
-                    self._write(("size", item_size(op["Put"]["Item"])), True)
+                    self._write(put_entry(op["Put"]["Item"]), True)
                 elif "Update" in op:
                     self._write(("key", op["Update"]["Key"]), True)
                 elif "ConditionCheck" in op:  # billed as a transactional write
@@ -72,6 +88,20 @@ class RequestCounter:
         taken = (self.writes, self.transactional, len(self.reads))
         self.writes, self.transactional, self.reads = [], [], []
         return taken
+
+
+# The table's global secondary indexes (infra/resources.yaml), by the attribute that puts an
+# item in them, and whether they project the whole item (then an update rewrites the entry).
+INDEXES = {"gsi1pk": ("gsi1", True), "gsi2pk": ("gsi2", True),
+           "expiry_bucket": ("by_expiry", False)}
+
+
+def indexes_of(item: dict[str, Any]) -> list[str]:
+    return [name for attribute, (name, _) in INDEXES.items() if attribute in item]
+
+
+def put_entry(item: dict[str, Any]) -> tuple[str, Any]:
+    return ("put", {"size": item_size(item), "indexes": indexes_of(item)})
 
 
 def item_size(item: dict[str, Any]) -> int:
@@ -107,12 +137,13 @@ def bench_stack() -> Iterator[tuple[Any, RequestCounter, Path]]:
             wiring.reset()
             original = wiring.Container.client
 
-            def counted(self: Any, service: str) -> Any:
+            def counted(self: Any, service: str, attempts: int = 4) -> Any:
                 cache = self.__dict__.setdefault("_clients", {})
-                fresh = service not in cache
-                client = original(self, service)
+                fresh = (service, attempts) not in cache
+                client = original(self, service, attempts)
                 if fresh:
                     client.meta.events.register("before-call.*.*", counter.hook)
+                    client.meta.events.register("after-call.*.*", counter.done)
                     client.meta.events.register("before-parameter-build.*.*",
                                                 counter.parameters)
                 return client

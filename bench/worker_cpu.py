@@ -28,6 +28,9 @@ class Messages:
 
     def release(self, *args: Any) -> None: ...
 
+    def mark_sending(self, *args: Any) -> bool:
+        return True
+
     def transition(self, *args: Any, **kwargs: Any) -> bool:
         return True
 

@@ -20,12 +20,14 @@ PRICES = {
     "s3_get": 0.0004 / 1000,
     "logs_ingested_gb": 0.50,
 }
-# What one email uses, stated (about what `make bench` counts for a single send through the
-# API with one delivery event): the API call, the worker, the event; a 512 MB function.
+# What one email uses, stated from `make bench`'s single send through the API with one
+# delivery event (docs/benchmarks.md): the API call (512 MB, ≈ 50 ms billed), the worker and
+# the event (256 MB each, ≈ 145 ms and ≈ 40 ms billed), 4 + 5 + 3 base-table write units.
 PER_EMAIL_USAGE = {
     "ses_per_email": 1, "api_gateway_http_request": 1, "lambda_request": 3,
-    "lambda_gb_second": 3 * 0.15 * 0.5, "sqs_request": 6, "dynamodb_write_unit": 8,
-    "dynamodb_read_unit": 4, "sns_publish": 1, "logs_ingested_gb": 3 * 1200 / 1e9,
+    "lambda_gb_second": 0.05 * 0.5 + (0.145 + 0.04) * 0.25, "sqs_request": 5,
+    "dynamodb_write_unit": 12, "dynamodb_read_unit": 0.5, "sns_publish": 1,
+    "logs_ingested_gb": 3 * 1200 / 1e9,
 }
 
 

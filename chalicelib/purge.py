@@ -38,6 +38,8 @@ class PurgeStore(Protocol):
                     ) -> tuple[list[dict[str, Any]], str | None]: ...
     def set_expiry(self, key: Key, expires_at: int) -> bool: ...
     def partition_keys(self, pk: str, limit: int) -> list[Key]: ...
+    def message_partitions_page(self, account_id: str, cursor: str | None, limit: int
+                                ) -> tuple[list[str], str | None]: ...
     def api_key_keys(self, gsi1pk: str) -> list[Key]: ...
     def release_claim(self, name: str, account_id: str) -> None: ...
 
@@ -197,14 +199,28 @@ class Purger:
             report.items_deleted += self._store.delete_keys(keys)
             if self._out_of_time():
                 return False
-        for partition in self._store.account_partitions(account_id):  # messages, counters
-            while keys := self._store.partition_keys(partition, PAGE):
-                report.items_read += len(keys)
-                report.items_deleted += self._store.delete_keys(keys)
-                if self._out_of_time():
+        for partition in self._store.account_partitions(account_id):  # old shards, counters
+            if not self._empty_partition(partition, report):
+                return False
+        cursor = None
+        while True:  # messages in their own partitions, through the account's listing
+            partitions, cursor = self._store.message_partitions_page(account_id, cursor, PAGE)
+            for partition in partitions:
+                if not self._empty_partition(partition, report):
                     return False
+            if cursor is None:
+                break
         report.items_deleted += self._store.delete_keys([{"pk": pk, "sk": "ACCOUNT"}])
         report.accounts_erased += 1
+        return True
+
+    def _empty_partition(self, partition: str, report: PurgeReport) -> bool:
+        """Delete everything under one partition key; False if time ran out first."""
+        while keys := self._store.partition_keys(partition, PAGE):
+            report.items_read += len(keys)
+            report.items_deleted += self._store.delete_keys(keys)
+            if self._out_of_time():
+                return False
         return True
 
     def _expired_objects(self, now: datetime, _: int, report: PurgeReport) -> None:

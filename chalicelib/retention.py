@@ -7,6 +7,7 @@ no expiry until the starting event happens.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -168,9 +169,22 @@ def lifetime_seconds(data_class: DataClass) -> int:
     return rule.days * 86400
 
 
-def expiry_bucket(expires_at: int) -> str:
-    """The purge index partition for an expiry: its UTC day."""
-    return datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d")
+# Partition keys of the purge index per day: every item created on one day with one period
+# would otherwise land on one index key, always at the end of its sort range (≈ 1,000 writes
+# a second for the whole stack; docs/scaling.md).
+EXPIRY_SHARDS = 16
+
+
+def expiry_bucket(expires_at: int, pk: str | None = None) -> str:
+    """The purge index partition for an expiry: its UTC day, and a shard of it from the
+    item's partition key (none given: the unsharded day, as items written before used)."""
+    day = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d")
+    return day if pk is None else f"{day}#{zlib.crc32(pk.encode()) % EXPIRY_SHARDS}"
+
+
+def expiry_buckets(day: str) -> list[str]:
+    """Every purge index partition of one UTC day: the unsharded one, then the shards."""
+    return [day, *(f"{day}#{shard}" for shard in range(EXPIRY_SHARDS))]
 
 
 def s3_lifecycle_rules() -> list[dict[str, Any]]:

@@ -86,7 +86,7 @@ def with_retention(item: Item, data_class: DataClass, clock_start: datetime | No
         stamped["clock_at"] = int(clock_start.timestamp())
     if expires_at is not None:
         stamped["expires_at"] = expires_at
-        stamped["expiry_bucket"] = expiry_bucket(expires_at)
+        stamped["expiry_bucket"] = expiry_bucket(expires_at, str(item["pk"]))
     return stamped
 
 
@@ -443,8 +443,8 @@ class DynamoTable:
         names = {f"#c{i}": name for i, name in enumerate(counts)}
         wire: dict[str, Any] = {f":c{i}": n for i, n in enumerate(counts.values())}
         wire.update({":class": data_class.value, ":e": expires_at,
-                     ":b": expiry_bucket(expires_at), ":c": int(clock_start.timestamp()),
-                     **(values or {})})
+                     ":b": expiry_bucket(expires_at, key["pk"]),
+                     ":c": int(clock_start.timestamp()), **(values or {})})
         adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
         return self.update(key, f"ADD {adds} SET retention_class = :class, expires_at = :e, "
                                 "expiry_bucket = :b, clock_at = :c", wire, condition=condition,
@@ -458,7 +458,7 @@ class DynamoTable:
             return
         self.update(key, "SET clock_at = :c, expires_at = :e, expiry_bucket = :b",
                     {":c": int(clock_start.timestamp()), ":e": expires_at,
-                     ":b": expiry_bucket(expires_at)})
+                     ":b": expiry_bucket(expires_at, key["pk"])})
 
     def batch_get(self, keys: list[Key]) -> list[Item]:
         """Up to 100 items by key, retrying what DynamoDB leaves unprocessed."""
@@ -496,7 +496,7 @@ class DynamoTable:
         """Atomically add ``by`` to a counter; None if that would pass ``ceiling``."""
         expires_at = expiry_for(DataClass.RATE_COUNTER, clock_start) or 0
         values: dict[str, Any] = {":by": by, ":class": DataClass.RATE_COUNTER.value,
-                                  ":e": expires_at, ":b": expiry_bucket(expires_at),
+                                  ":e": expires_at, ":b": expiry_bucket(expires_at, pk),
                                   ":c": int(clock_start.timestamp())}
         condition = None
         if ceiling is not None:

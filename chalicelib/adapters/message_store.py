@@ -1,24 +1,28 @@
 """Message log and events in the shared table.
 
-A message is ``ACCT#<account>#<shard> / EM#<em_id>``, where the shard is a few bits of its
-id (``MESSAGE_SHARDS`` partition keys per account, so one account's writes spread over
-them); its events sort right after it as ``EM#<em_id>#EVT#<evt_id>``, so one query returns
-a message with its whole timeline. The listings (``gsi2``) are sharded the same way,
-``EMAILS#<account>#<shard>`` and ``EVENTS#<account>#<shard>``, and merged on read together
-with the unsharded keys that letters, account events and items written before sharding
-use. Scheduled messages waiting for the sweep also carry ``gsi1`` keys
-(``SCHEDULED#<shard>``). Daily counts go to the write-sharded counters (``counter_store``),
-never into a transaction.
+A message is ``EM#<account>#<em_id> / EM#<em_id>``: a partition of its own, so no two emails
+ever write the same base-table partition; its events sort right after it as
+``EM#<em_id>#EVT#<evt_id>``, so one query returns a message with its whole timeline. The
+account's listings (``gsi2``) are sharded by a few bits of the id, ``EMAILS#<account>#<shard>``
+and ``EVENTS#<account>#<shard>``, and merged on read together with the unsharded keys that
+letters, account events and items written before sharding use; an account export or
+erasure walks its ``EMAILS`` listing to find the messages' partitions.
+
+Earlier layouts stay readable and writable: messages written under ``ACCT#<account>#<shard>``
+(and, before that, ``ACCT#<account>``) are found there when their own key is absent.
+Scheduled messages waiting for the sweep also carry ``gsi1`` keys (``SCHEDULED#<shard>``).
+Daily counts go to the write-sharded counters (``counter_store``), never into a transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
+from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item, Key
 from chalicelib.errors import ValidationFailed
 from chalicelib.models import address_of
 from chalicelib.observability import logger
@@ -38,20 +42,33 @@ def shard_of(item_id: str) -> int:
 
 
 def message_partition(account_id: str, message_id: str) -> str:
-    return f"ACCT#{account_id}#{shard_of(message_id)}"
+    """The message's own partition: it and its events, nothing of any other email."""
+    return f"EM#{account_id}#{message_id}"
+
+
+def legacy_partitions(account_id: str, message_id: str) -> list[str]:
+    """Where a message written under an earlier layout lives: its account shard, then the
+    account's own partition (before sharding)."""
+    return [f"ACCT#{account_id}#{shard_of(message_id)}", f"ACCT#{account_id}"]
 
 
 def message_partitions(account_id: str) -> list[str]:
-    """Every partition key an account's messages and their events live under."""
+    """The account shards that messages written under the previous layout live under."""
     return [f"ACCT#{account_id}#{shard}" for shard in range(MESSAGE_SHARDS)]
 
 
 def account_partitions(account_id: str) -> list[str]:
-    """Every partition key that holds an account's data: its own, its message shards and its
-    daily counter shards (what an account export reads and an erasure deletes)."""
+    """Every fixed partition key that holds an account's data: its own, the message shards
+    of the previous layout and its daily counter shards (what an account export reads and an
+    erasure deletes; messages in their own partitions are found through the listing)."""
     from chalicelib.adapters.counter_store import SHARDS
     return [f"ACCT#{account_id}", *message_partitions(account_id),
             *(f"STATS#{account_id}#{shard}" for shard in range(SHARDS))]
+
+
+def is_own_partition(pk: str) -> bool:
+    """True for a message partition of the current layout (``EM#<account>#<em_id>``)."""
+    return pk.startswith("EM#")
 
 
 def listing_keys(kind: str, account_id: str) -> list[str]:
@@ -172,23 +189,58 @@ class DynamoMessageStore(EventStore):
         self._count(account_id, counts, now)
         return True
 
-    def _event_item(self, account_id: str, event: dict[str, Any]) -> Item:
+    def _event_item(self, account_id: str, event: dict[str, Any],
+                    pk: str | None = None) -> Item:
+        """An event, in its message's partition (``pk`` when that is an earlier layout's)."""
         message_id = event["message_id"]
-        return {"pk": message_partition(account_id, message_id),
+        return {"pk": pk or message_partition(account_id, message_id),
                 "sk": f"EM#{message_id}#EVT#{event['event_id']}",
                 "gsi2pk": f"EVENTS#{account_id}#{shard_of(message_id)}",
                 "gsi2sk": event["event_id"], **event}
 
     def _event_op(self, account_id: str, event: dict[str, Any], at: datetime,
-                  condition: str | None = None) -> dict[str, Any]:
-        return self._table.put_op(self._event_item(account_id, event),
-                                  DataClass.ENGAGEMENT_EVENT, at, condition=condition,
-                                  days=self._days(account_id))
+                  pk: str | None = None) -> dict[str, Any]:
+        return self._table.put_op(self._event_item(account_id, event, pk),
+                                  DataClass.ENGAGEMENT_EVENT, at, days=self._days(account_id))
 
     def _put_event(self, account_id: str, event: dict[str, Any], at: datetime,
-                   condition: str | None = None) -> None:
-        self._table.put(self._event_item(account_id, event), DataClass.ENGAGEMENT_EVENT, at,
-                        condition=condition, days=self._days(account_id))
+                   condition: str | None = None, pk: str | None = None) -> None:
+        self._table.put(self._event_item(account_id, event, pk), DataClass.ENGAGEMENT_EVENT,
+                        at, condition=condition, days=self._days(account_id))
+
+    def _current(self, account_id: str, message_id: str) -> Item | None:
+        """The message item as it stands (strongly consistent), in whichever layout."""
+        sk = f"EM#{message_id}"
+        for pk in (message_partition(account_id, message_id),
+                   *legacy_partitions(account_id, message_id)):
+            item = self._table.get(pk, sk, consistent=True)
+            if item is not None:
+                return item
+        return None
+
+    def _legacy_key(self, account_id: str, message_id: str) -> Key | None:
+        """Where a message written under an earlier layout is, when its own key is absent."""
+        current = self._current(account_id, message_id)
+        if current is None or is_own_partition(str(current["pk"])):
+            return None
+        return {"pk": str(current["pk"]), "sk": str(current["sk"])}
+
+    def _update_message(self, account_id: str, message_id: str, expression: str,
+                        values: dict[str, Any], condition: str,
+                        names: dict[str, str] | None = None) -> Key:
+        """One conditional update of the message, at its own key or, when it was written
+        under an earlier layout, at that one; the key written (ConditionFailed if none).
+        The condition must fail on an absent item, so no update creates a stray one."""
+        key = _key(account_id, message_id)
+        try:
+            self._table.update(key, expression, values, condition=condition, names=names)
+            return key
+        except ConditionFailed:
+            legacy = self._legacy_key(account_id, message_id)
+            if legacy is None:
+                raise
+        self._table.update(legacy, expression, values, condition=condition, names=names)
+        return legacy
 
     def create(self, message: dict[str, Any], event: dict[str, Any], now: datetime) -> None:
         """The message and its first event in one batch write: a fresh id needs no condition.
@@ -229,22 +281,22 @@ class DynamoMessageStore(EventStore):
         No transaction: the status moves first (idempotent, forward only), then the event
         is put on condition that it is new, so a retry after any failure finishes the work
         and a duplicate changes nothing."""
-        moved = False
+        pk: str | None = None
         if status is not None:
-            try:
-                self._table.update(
-                    _key(account_id, message_id),
+            with contextlib.suppress(ConditionFailed):  # already further along
+                pk = self._update_message(
+                    account_id, message_id,
                     "SET #s = :s, status_rank = :r, updated_at = :now",
                     {":s": status, ":r": STATUS_RANK[status], ":now": event["timestamp"]},
                     condition="attribute_exists(pk) AND (attribute_not_exists(status_rank) "
-                              "OR status_rank < :r)", names={"#s": "status"})
-                moved = True
-            except ConditionFailed:
-                pass
-        if not moved and self.get(account_id, message_id) is None:
-            return False
+                              "OR status_rank < :r)", names={"#s": "status"})["pk"]
+        if pk is None:
+            found = self.get(account_id, message_id)
+            if found is None:
+                return False
+            pk = str(found["pk"])
         try:
-            self._put_event(account_id, event, now, condition="attribute_not_exists(pk)")
+            self._put_event(account_id, event, now, condition="attribute_not_exists(pk)", pk=pk)
         except ConditionFailed:
             return False  # seen before
         self._count(account_id, stat_counts(event), now)
@@ -262,10 +314,14 @@ class DynamoMessageStore(EventStore):
         """Each message's metadata, for events recorded without it (SES events)."""
         found: dict[str, dict[str, str]] = {}
         unique = list(dict.fromkeys(message_ids))
-        for start in range(0, len(unique), 100):
-            for item in self._table.batch_get([_key(account_id, m)
-                                               for m in unique[start:start + 100]]):
-                found[item["message_id"]] = item.get("metadata") or {}
+        for layout in range(3):  # own keys, then the earlier layouts for what is missing
+            wanted = [m for m in unique if m not in found]
+            for start in range(0, len(wanted), 100):
+                keys = [_key(account_id, m) if layout == 0 else
+                        {"pk": legacy_partitions(account_id, m)[layout - 1], "sk": f"EM#{m}"}
+                        for m in wanted[start:start + 100]]
+                for item in self._table.batch_get(keys):
+                    found[item["message_id"]] = item.get("metadata") or {}
         return found
 
     def get(self, account_id: str, message_id: str) -> Item | None:
@@ -273,9 +329,10 @@ class DynamoMessageStore(EventStore):
         return found[0] if found else None
 
     def get_with_events(self, account_id: str, message_id: str) -> tuple[Item, list[Item]] | None:
-        """The message and its timeline; one written before sharding (``ACCT#<account>``)
-        is still found there, at the cost of a second query."""
-        for pk in (message_partition(account_id, message_id), f"ACCT#{account_id}"):
+        """The message and its timeline; one written under an earlier layout is still found
+        there, at the cost of one more query for each."""
+        for pk in (message_partition(account_id, message_id),
+                   *legacy_partitions(account_id, message_id)):
             items = list(self._table.query_prefix(pk, f"EM#{message_id}"))
             if items and items[0]["sk"] == f"EM#{message_id}":
                 return items[0], items[1:]
@@ -308,8 +365,8 @@ class DynamoMessageStore(EventStore):
         """Take the right to hand this message to SES: it must be waiting, due, unclaimed and
         of this schedule version (a reschedule makes older queue records stale)."""
         try:
-            self._table.update(
-                _key(account_id, message_id),
+            self._update_message(
+                account_id, message_id,
                 "SET claim_until = :until ADD attempts :one",
                 {":until": now + lease_seconds, ":one": 1, ":queued": "queued",
                  ":scheduled": "scheduled", ":now": now, ":v": schedule_version},
@@ -321,8 +378,7 @@ class DynamoMessageStore(EventStore):
                 names={"#s": "status"})
             return Claim.CLAIMED
         except ConditionFailed:
-            key = _key(account_id, message_id)
-            current = self._table.get(key["pk"], key["sk"], consistent=True)
+            current = self._current(account_id, message_id)
         if current is None:
             return Claim.MISSING
         if (current["status"] not in ("queued", "scheduled")
@@ -337,7 +393,7 @@ class DynamoMessageStore(EventStore):
         """Record that SES is about to be called, while this attempt's claim (``lease_until``)
         still holds; False if it lapsed (another attempt may own the message now)."""
         try:
-            self._table.update(_key(account_id, message_id), "SET sending_at = :now",
+            self._update_message(account_id, message_id, "SET sending_at = :now",
                                {":now": now, ":q": "queued", ":sc": "scheduled",
                                 ":lease": lease_until},
                                condition="#s IN (:q, :sc) AND claim_until = :lease "
@@ -349,7 +405,9 @@ class DynamoMessageStore(EventStore):
 
     def release(self, account_id: str, message_id: str) -> None:
         """Give the claim back after a failure that a retry may fix (SES surely lacks it)."""
-        self._table.update(_key(account_id, message_id), "REMOVE claim_until, sending_at", {})
+        with contextlib.suppress(ConditionFailed):  # gone (erased): nothing to give back
+            self._update_message(account_id, message_id, "REMOVE claim_until, sending_at", {},
+                                 condition="attribute_exists(pk)")
 
     def transition(self, account_id: str, message_id: str, status: str,
                    event: dict[str, Any], now: datetime, fields: dict[str, Any] | None = None,
@@ -368,12 +426,13 @@ class DynamoMessageStore(EventStore):
             names[f"#f{index}"] = name
             values[f":f{index}"] = value
         try:  # the status first: once it moved, a retry never sends again
-            self._table.update(_key(account_id, message_id),
-                               f"SET {', '.join(sets)} REMOVE claim_until, gsi1pk, gsi1sk",
-                               values, condition=f"#s IN ({', '.join(allowed)})", names=names)
+            key = self._update_message(
+                account_id, message_id,
+                f"SET {', '.join(sets)} REMOVE claim_until, gsi1pk, gsi1sk",
+                values, condition=f"#s IN ({', '.join(allowed)})", names=names)
         except ConditionFailed:
             return False
-        self._put_event(account_id, event, now)
+        self._put_event(account_id, event, now, pk=key["pk"])
         self._count(account_id, stat_counts(event), now)
         self._published(account_id, [event])
         return True
@@ -384,18 +443,24 @@ class DynamoMessageStore(EventStore):
         values = {":s": "cancelled", ":now": event["timestamp"], ":q": "queued",
                   ":sc": "scheduled", ":t": int(now.timestamp()),
                   ":r": STATUS_RANK["cancelled"]}
-        try:
-            self._table.transact([
-                self._table.update_op(
-                    _key(account_id, message_id),
-                    "SET #s = :s, updated_at = :now, status_rank = :r REMOVE gsi1pk, gsi1sk",
-                    values, condition="#s IN (:q, :sc) AND attribute_not_exists(sending_at) "
-                                      "AND (attribute_not_exists(claim_until) "
-                                      "OR claim_until < :t)", names={"#s": "status"}),
-                self._event_op(account_id, event, now),
-            ])  # both items are this message's own: no shared item in the transaction
-        except ConditionFailed:
-            return False
+        condition = ("#s IN (:q, :sc) AND attribute_not_exists(sending_at) "
+                     "AND (attribute_not_exists(claim_until) OR claim_until < :t)")
+        keys = [_key(account_id, message_id)]
+        for attempt, key in enumerate(keys):
+            try:
+                self._table.transact([
+                    self._table.update_op(
+                        key, "SET #s = :s, updated_at = :now, status_rank = :r "
+                             "REMOVE gsi1pk, gsi1sk",
+                        values, condition=condition, names={"#s": "status"}),
+                    self._event_op(account_id, event, now, pk=key["pk"]),
+                ])  # both items are this message's own: no shared item in the transaction
+                break
+            except ConditionFailed:
+                legacy = self._legacy_key(account_id, message_id) if attempt == 0 else None
+                if legacy is None:
+                    return False
+                keys.append(legacy)
         self._count(account_id, {"cancelled": 1}, now)
         self._published(account_id, [event])
         return True
@@ -407,9 +472,9 @@ class DynamoMessageStore(EventStore):
         names["#s"] = "status"
         sets = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
         try:
-            self._table.update(_key(account_id, message_id), f"SET {sets}", values,
-                               condition="#s = :scheduled AND attribute_not_exists(claim_until)",
-                               names=names)
+            self._update_message(account_id, message_id, f"SET {sets}", values,
+                                 condition="#s = :scheduled AND "
+                                           "attribute_not_exists(claim_until)", names=names)
         except ConditionFailed:
             return False
         return True
@@ -420,10 +485,10 @@ class DynamoMessageStore(EventStore):
 
     def mark_enqueued(self, account_id: str, message_id: str, version: int) -> bool:
         try:
-            self._table.update(_key(account_id, message_id), "REMOVE gsi1pk, gsi1sk",
-                               {":v": version, ":sc": "scheduled"},
-                               condition="schedule_version = :v AND #s = :sc",
-                               names={"#s": "status"})
+            self._update_message(account_id, message_id, "REMOVE gsi1pk, gsi1sk",
+                                 {":v": version, ":sc": "scheduled"},
+                                 condition="schedule_version = :v AND #s = :sc",
+                                 names={"#s": "status"})
         except ConditionFailed:
             return False
         return True

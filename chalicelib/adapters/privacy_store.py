@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.dynamo import DynamoTable, Item, Key
-from chalicelib.adapters.message_store import (account_partitions, listing_keys,
+from chalicelib.adapters.dynamo import DynamoTable, Item, Key, to_wire
+from chalicelib.adapters.message_store import (account_partitions, is_own_partition,
+                                               legacy_partitions, listing_keys,
                                                message_partition)
 from chalicelib.errors import ValidationFailed
 from chalicelib.retention import DataClass
@@ -35,10 +36,28 @@ class DynamoPrivacyStore:
 
     def timeline(self, account_id: str, message_id: str, pk: str | None = None
                  ) -> list[Item]:
-        """The message item and its events (under ``pk`` when the index named it: a message
-        written before sharding lives in the account's own partition)."""
-        return list(self._table.query_prefix(pk or message_partition(account_id, message_id),
-                                             f"EM#{message_id}"))
+        """The message item and its events: under ``pk`` when the address index named it,
+        else in whichever layout it was written (its own partition, then the older ones)."""
+        for partition in ((pk,) if pk else (message_partition(account_id, message_id),
+                                            *legacy_partitions(account_id, message_id))):
+            items = list(self._table.query_prefix(partition, f"EM#{message_id}"))
+            if items:
+                return items
+        return []
+
+    def _own_partitions_page(self, account_id: str, limit: int, cursor: str | None
+                             ) -> tuple[list[Item], str | None]:
+        """Messages in their own partitions, found through the account's listing, each
+        with everything its partition holds."""
+        listed, following = self._table.merged_index_page(
+            listing_keys("EMAILS", account_id), "0", "~", limit, cursor, forward=True)
+        items: list[Item] = []
+        for message in listed:
+            if is_own_partition(str(message["pk"])):
+                items += self._table.pages({
+                    "TableName": self._table.name, "KeyConditionExpression": "pk = :pk",
+                    "ExpressionAttributeValues": to_wire({":pk": message["pk"]})})
+        return items, following
 
     def pointers(self, pk: str, message_id: str) -> list[Item]:
         """The message's address-index pointers (its second and further addresses)."""
@@ -80,17 +99,21 @@ class DynamoPrivacyStore:
 
     def account_page(self, account_id: str, limit: int, cursor: str | None
                      ) -> tuple[list[Item], str | None]:
-        """The account's partitions one after the other (its own, its message shards, its
-        counter shards); the cursor is ``<partition>.<cursor within it>``."""
+        """The account's partitions one after the other (its own, the message shards of the
+        previous layout, its counter shards), then its messages in their own partitions; the
+        cursor is ``<partition>.<cursor within it>``."""
         partitions = account_partitions(account_id)
         index, inner = 0, None
         if cursor:
             head, _, rest = cursor.partition(".")
-            if not head.isdigit() or int(head) >= len(partitions):
+            if not head.isdigit() or int(head) > len(partitions):
                 raise ValidationFailed("cursor is not valid for this listing",
                                        details=[{"field": "cursor", "message": "invalid cursor"}])
             index, inner = int(head), rest or None
         while True:
+            if index == len(partitions):
+                items, following = self._own_partitions_page(account_id, limit, inner)
+                return items, (f"{index}.{following}" if following else None)
             pk = partitions[index]
             items, following = self._table.query_page(pk, "", limit, inner, forward=True)
             if pk.startswith("STATS#"):  # counter shards are keyed by day alone
@@ -98,7 +121,5 @@ class DynamoPrivacyStore:
             if following:
                 return items, f"{index}.{following}"
             index, inner = index + 1, None
-            if index == len(partitions):
-                return items, None
             if items:
                 return items, f"{index}."

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item, Key, to_wire
-from chalicelib.adapters.message_store import account_partitions, listing_keys
-from chalicelib.retention import DataClass, expiry_bucket
+from chalicelib.adapters.message_store import (account_partitions, is_own_partition,
+                                               listing_keys)
+from chalicelib.retention import DataClass, expiry_bucket, expiry_buckets
 
 SYSTEM = "SYSTEM"
 
@@ -20,21 +21,23 @@ class DynamoPurgeStore:
         self.table = table
 
     def expired_keys(self, bucket: str, now: int, page: int) -> Iterator[list[Key]]:
-        """Keys in one day of the sparse ``by_expiry`` index whose expiry has passed, ``page``
-        at a time (the caller deletes each page before the next is read)."""
-        request: dict[str, Any] = {
-            "TableName": self.table.name, "IndexName": "by_expiry",
-            "KeyConditionExpression": "expiry_bucket = :b AND expires_at <= :now",
-            "ExpressionAttributeValues": to_wire({":b": bucket, ":now": now}),
-            "ProjectionExpression": "pk, sk", "Limit": page,
-        }
-        while True:
-            items, last = self.table.raw_page(request)
-            if items:
-                yield [{"pk": item["pk"], "sk": item["sk"]} for item in items]
-            if last is None:
-                return
-            request["ExclusiveStartKey"] = last
+        """Keys in one day of the sparse ``by_expiry`` index (each of its shards, and the
+        unsharded day of items written before) whose expiry has passed, ``page`` at a time
+        (the caller deletes each page before the next is read)."""
+        for shard in expiry_buckets(bucket):
+            request: dict[str, Any] = {
+                "TableName": self.table.name, "IndexName": "by_expiry",
+                "KeyConditionExpression": "expiry_bucket = :b AND expires_at <= :now",
+                "ExpressionAttributeValues": to_wire({":b": shard, ":now": now}),
+                "ProjectionExpression": "pk, sk", "Limit": page,
+            }
+            while True:
+                items, last = self.table.raw_page(request)
+                if items:
+                    yield [{"pk": item["pk"], "sk": item["sk"]} for item in items]
+                if last is None:
+                    break
+                request["ExclusiveStartKey"] = last
 
     def delete_keys(self, keys: list[Key]) -> int:
         return self.table.delete_keys(keys)
@@ -82,7 +85,7 @@ class DynamoPurgeStore:
         """A new expiry for an item that still exists (an erased one is never recreated)."""
         try:
             self.table.update(key, "SET expires_at = :e, expiry_bucket = :b",
-                              {":e": expires_at, ":b": expiry_bucket(expires_at)},
+                              {":e": expires_at, ":b": expiry_bucket(expires_at, key["pk"])},
                               condition="attribute_exists(pk)")
         except ConditionFailed:
             return False
@@ -102,6 +105,13 @@ class DynamoPurgeStore:
     def account_partitions(self, account_id: str) -> list[str]:
         """The partitions besides ``ACCT#<id>`` that hold the account's data."""
         return account_partitions(account_id)[1:]
+
+    def message_partitions_page(self, account_id: str, cursor: str | None, limit: int
+                                ) -> tuple[list[str], str | None]:
+        """The own partitions of a page of the account's messages (its ``EMAILS`` listing)."""
+        page, following = self.table.merged_index_page(listing_keys("EMAILS", account_id), "0",
+                                                       "~", limit, cursor, forward=True)
+        return [str(i["pk"]) for i in page if is_own_partition(str(i["pk"]))], following
 
     def api_key_keys(self, gsi1pk: str) -> list[Key]:
         """Keys of the API keys listed under an account's ``gsi1`` partition."""

@@ -77,3 +77,25 @@ def test_scheduled_handler_runs_the_purge(stack) -> None:
     assert {"buckets_scanned", "items_read", "items_deleted", "objects_deleted",
             "accounts_erased", "events_restamped"} <= set(result)
     assert result["buckets_scanned"] >= 1
+
+
+def test_one_days_expiries_spread_over_shards_and_the_old_unsharded_day_still_purges(
+        stack) -> None:
+    """Bug caught (issue 13 item 7): every item created on one day with one period keyed to
+    one ``by_expiry`` partition (≈ 1,000 writes a second for the whole stack), or, once
+    sharded, items stamped before the shards left behind by the purge."""
+    table = wiring.container().table
+    for n in range(40):
+        table.put({"pk": f"TEST#many{n}", "sk": "x"}, DataClass.MESSAGE_LOG,
+                  NOW - timedelta(days=95))
+    client, name = stack.client("dynamodb"), stack.env["LETTERBOX_TABLE_NAME"]
+    buckets = {i["expiry_bucket"]["S"] for i in client.scan(TableName=name)["Items"]
+               if i["pk"]["S"].startswith("TEST#many")}
+    assert len(buckets) >= 8, buckets  # 40 emails' items over most of the 16 shards
+    client.put_item(TableName=name, Item={  # as stamped before the shards
+        "pk": {"S": "TEST#legacy"}, "sk": {"S": "x"},
+        "expires_at": {"N": str(int((NOW - timedelta(days=5)).timestamp()))},
+        "expiry_bucket": {"S": (NOW - timedelta(days=5)).strftime("%Y-%m-%d")}})
+    report = purge_expired(table, NOW, first_run_days=30)
+    assert _remaining(stack) == set()
+    assert report.items_deleted == 41

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.retention import (POLICY, DataClass, expiry_bucket, expiry_for,
-                                  s3_lifecycle_rules)
+from chalicelib.retention import (EXPIRY_SHARDS, POLICY, DataClass, expiry_bucket,
+                                  expiry_buckets, expiry_for, s3_lifecycle_rules)
 from letterbox.local.provision import lifecycle_rules_as_api, load_template
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -38,6 +38,13 @@ def test_a_started_clock_is_mandatory_for_fixed_classes() -> None:
 
 def test_expiry_bucket_is_the_utc_day() -> None:
     assert expiry_bucket(int(datetime(2026, 3, 4, 23, 59, tzinfo=UTC).timestamp())) == "2026-03-04"
+
+
+def test_expiry_bucket_of_an_item_is_a_shard_of_its_day_that_the_purge_reads() -> None:
+    """Bug caught: a shard the purge never queries, so items stamped with it never go."""
+    moment = int(datetime(2026, 3, 4, 23, 59, tzinfo=UTC).timestamp())
+    shards = {expiry_bucket(moment, f"EM#acct_1#em_{n}") for n in range(200)}
+    assert shards <= set(expiry_buckets("2026-03-04")) and len(shards) == EXPIRY_SHARDS
 
 
 def test_every_class_has_a_rule() -> None:
