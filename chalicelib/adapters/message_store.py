@@ -342,12 +342,13 @@ class DynamoMessageStore(EventStore):
                       cursor: str | None) -> tuple[Item | None, list[Item], str | None]:
         """One page of a message's events, oldest first, and the cursor of the next. Without
         a cursor the page starts at the message item itself, returned first (None: no such
-        message); the cursor (``<partition>.<key>``, 0 the shard, 1 the pre-sharding
-        partition) continues among the events of this account's message only."""
-        partitions = (message_partition(account_id, message_id), f"ACCT#{account_id}")
+        message); the cursor (``<partition>.<key>``: 0 the message's own partition, then the
+        earlier layouts' in order) continues among the events of this account's message only."""
+        partitions = (message_partition(account_id, message_id),
+                      *legacy_partitions(account_id, message_id))
         if cursor:
             head, _, inner = cursor.partition(".")
-            if head not in ("0", "1") or not inner:
+            if head not in [str(n) for n in range(len(partitions))] or not inner:
                 raise ValidationFailed("cursor is not valid for this listing",
                                        details=[{"field": "cursor", "message": "invalid cursor"}])
             events, following = self._table.query_page(
