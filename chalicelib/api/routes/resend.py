@@ -427,4 +427,5 @@ def resend_openapi_document(call: Call) -> Response:
 
 
 # Contacts, segments, topics, broadcasts, templates and suppressions join this Api.
-from chalicelib.api.routes import resend_marketing  # noqa: E402,F401
+from chalicelib.api.routes import (resend_contacts, resend_content,  # noqa: E402,F401
+                                    resend_marketing)
