@@ -451,3 +451,24 @@ def test_a_domain_added_on_the_page_lists_its_records_and_reports_them_missing(
     assert "(pending)" in owner.get(path).text
     assert owner.post(f"{path}/rotate", {}).status == 409, "one rotation at a time"
     assert owner.post("/dashboard/domains", {"name": "not a domain"}).status == 422
+
+
+def test_a_long_email_timeline_pages_on_its_detail_page(client: Any, account: Any,
+                                                        api_of: ApiClient) -> None:
+    """Bug caught: the email page showing only the timeline's first page, with no way to
+    the rest of its events (the API pages them since issue 14 item 19)."""
+    from html import unescape
+
+    from tests.integration.test_email_timeline import _sent_with_opens
+    email_id = _sent_with_opens(api_of, account, 130)
+    owner = signed_in(client, account.account_id, "owner@example.com")
+    first = owner.get(f"/dashboard/emails/{email_id}")
+    assert first.status == 200 and "Next page" in first.text
+    seen = first.text.count("<strong class=\"status\">")
+    cursor = re.search(r'cursor=([^"&]+)"', first.text)
+    while cursor:
+        page = owner.get(f"/dashboard/emails/{email_id}?cursor={unescape(cursor.group(1))}")
+        assert page.status == 200
+        seen += page.text.count("<strong class=\"status\">")
+        cursor = re.search(r'cursor=([^"&]+)"', page.text)
+    assert seen == 131  # queued and 130 opens (the worker has not run)

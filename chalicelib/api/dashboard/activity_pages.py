@@ -90,8 +90,13 @@ def emails(visit: Visit) -> Response:
 
 @page("/dashboard/emails/{email_id}")
 def email_detail(visit: Visit, email_id: str) -> Response:
-    email = visit.services.container.emails.get_email(principal(visit), email_id)
-    return visit.render("email.html", email=email)
+    emails, cursor = visit.services.container.emails, cursor_of(visit)
+    email = emails.get_email(principal(visit), email_id)
+    # The first events come with the email; a long timeline continues a page at a time.
+    events = (emails.email_events(principal(visit), email_id, 100, cursor) if cursor else
+              {"data": email.events, "has_more": email.events_has_more,
+               "next_cursor": email.events_next_cursor})
+    return visit.render("email.html", email=email, events=events, cursor=cursor)
 
 
 @page("/dashboard/letters", nav="Letters")
