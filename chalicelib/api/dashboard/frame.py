@@ -150,29 +150,31 @@ def cookie_of(request: Request, name: str) -> str | None:
     return None
 
 
-def parse_body(request: Request) -> dict[str, str]:
+def _form_text(request: Request) -> tuple[str, dict[str, Any] | None]:
+    """The body as text, and the object it holds when it was sent as JSON ({} for JSON that
+    is not an object); None for a form."""
     raw = request.raw_body or b""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    if (request.headers.get("content-type") or "").startswith(JSON):
-        try:
-            data = json.loads(text or "{}")
-        except ValueError:
-            return {}
-        return {k: v for k, v in data.items()} if isinstance(data, dict) else {}
+    if not (request.headers.get("content-type") or "").startswith(JSON):
+        return text, None
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return text, {}
+    return text, data if isinstance(data, dict) else {}
+
+
+def parse_body(request: Request) -> dict[str, str]:
+    text, data = _form_text(request)
+    if data is not None:
+        return dict(data)
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
 def parse_all(request: Request) -> dict[str, list[str]]:
     """The form with every value of each field; a JSON list counts as repeated values."""
-    raw = request.raw_body or b""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    if (request.headers.get("content-type") or "").startswith(JSON):
-        try:
-            data = json.loads(text or "{}")
-        except ValueError:
-            return {}
-        if not isinstance(data, dict):
-            return {}
+    text, data = _form_text(request)
+    if data is not None:
         return {k: [str(i) for i in v] if isinstance(v, list) else [str(v)]
                 for k, v in data.items()}
     return parse_qs(text)
