@@ -75,7 +75,10 @@ class Browser:
         return self.post("/dashboard/signin", form)
 
 
-def make_user(account_id: str, email: str, password: str = "correct horse battery",
+PASSWORD = "correct horse battery"
+
+
+def make_user(account_id: str, email: str, password: str = PASSWORD,
               role: str = "owner") -> Any:
     """A dashboard user who accepted the invite: (user, invite_url)."""
     from chalicelib import wiring
@@ -84,3 +87,11 @@ def make_user(account_id: str, email: str, password: str = "correct horse batter
     _, url = users.create_user(account_id, email, role, utcnow())  # type: ignore[arg-type]
     token = url.split("token=", 1)[1]
     return users.accept_invite(token, "Test User", password, utcnow()), url
+
+
+def signed_in(client: Any, account_id: str, email: str, role: str = "owner") -> Browser:
+    """A new user of ``role`` on the account, signed in through the sign-in page."""
+    make_user(account_id, email, role=role)
+    browser = Browser(client)
+    assert browser.sign_in(email, PASSWORD).status == 303
+    return browser

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
-from tests.conftest import ROOT
 from tests.dashboard_support import Browser, make_user
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def client(stack: Any) -> Iterator[Any]:
-    import app as app_module
-    with Client(app_module.app, stage_name="dev", project_dir=str(ROOT)) as chalice_client:
-        yield chalice_client
 
 
 @pytest.fixture

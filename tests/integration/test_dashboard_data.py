@@ -5,37 +5,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
 from chalicelib.retention import RULES, DataClass
-from tests.conftest import ROOT
-from tests.dashboard_support import Browser, make_user
+from tests.dashboard_support import PASSWORD, Browser, make_user, signed_in
 from tests.flows import scan
 
-PASSWORD = "correct horse battery"
 NEW_CLASSES = {DataClass.DASHBOARD_SESSION, DataClass.DASHBOARD_SESSION_REMEMBERED,
                DataClass.SIGNIN_LINK, DataClass.INVITE, DataClass.PASSWORD_RESET,
                DataClass.CONSENT_RECORD, DataClass.DASHBOARD_ANALYTICS,
                DataClass.MARKETING_ATTRIBUTION, DataClass.OPERATOR_NOTICE}
-
-
-@pytest.fixture
-def client(stack: Any) -> Iterator[Any]:
-    import app as app_module
-    with Client(app_module.app, stage_name="dev", project_dir=str(ROOT)) as chalice_client:
-        yield chalice_client
-
-
-def _signed_in(client: Any, account_id: str, email: str, role: str = "owner") -> Browser:
-    make_user(account_id, email, role=role)
-    browser = Browser(client)
-    assert browser.sign_in(email, PASSWORD).status == 303
-    return browser
 
 
 def _pageview(browser: Browser, path: str = "/dashboard/cookies", **extra: Any) -> Any:
@@ -49,7 +31,7 @@ def test_a_user_of_one_account_never_reaches_another_accounts_user(
         client: Any, account: Any, other_account: Any) -> None:
     """Bug caught: an owner handing ownership to (or reading) another account's user."""
     from chalicelib import wiring
-    ours = _signed_in(client, account.account_id, "owner@example.com")
+    ours = signed_in(client, account.account_id, "owner@example.com")
     theirs, _ = make_user(other_account.account_id, "them@example.org", role="member")
     crossed = ours.post("/dashboard/profile/handover", {"user_id": theirs.user_id})
     assert crossed.status == 404 and "Not found" in crossed.text
@@ -62,8 +44,8 @@ def test_a_user_of_one_account_never_reaches_another_accounts_user(
 
 def test_roles_guard_pages_a_member_cannot_hand_over(client: Any, account: Any) -> None:
     """Bug caught: role checks missing from owner-only actions."""
-    _signed_in(client, account.account_id, "owner@example.com")
-    member = _signed_in(client, account.account_id, "member@example.com", role="member")
+    signed_in(client, account.account_id, "owner@example.com")
+    member = signed_in(client, account.account_id, "member@example.com", role="member")
     denied = member.post("/dashboard/profile/handover", {"user_id": "usr_x"},
                          headers={"Accept": "application/json"})
     assert denied.status == 403 and '"forbidden"' in denied.text
@@ -74,7 +56,7 @@ def test_every_new_item_carries_its_expiry_from_the_policy(
     """Bug caught: a session, link, consent record or page view stored without its TTL."""
     from chalicelib import wiring
     from chalicelib.clock import utcnow
-    browser = _signed_in(client, account.account_id, "owner@example.com")
+    browser = signed_in(client, account.account_id, "owner@example.com")
     Browser(client).sign_in("owner@example.com", PASSWORD, remember=True)
     browser.post("/dashboard/consent", {"choice": "accept_all"})
     assert _pageview(browser, new_visitor=True,
@@ -151,7 +133,7 @@ def test_profile_export_correct_email_change_and_delete(
     monkeypatch.setenv("LETTERBOX_DASHBOARD_MAIL_FROM", f"no-reply@{account.domain}")
     monkeypatch.setenv("LETTERBOX_DASHBOARD_MAIL_ACCOUNT", account.account_id)
     wiring.reset()
-    owner = _signed_in(client, account.account_id, "owner@example.com")
+    owner = signed_in(client, account.account_id, "owner@example.com")
     second, _ = make_user(account.account_id, "second@example.com", role="admin")
     owner.post("/dashboard/profile", {"name": "Olive", "company": "Acme",
                                       "email": "olive@example.com"})
@@ -184,7 +166,7 @@ def test_notices_show_until_dismissed(client: Any, account: Any) -> None:
         "Privacy policy update", "Retention of webhook logs drops to 14 days.",
         (utcnow() + timedelta(days=20)).date(), utcnow())
     assert posted["warning"] is None
-    browser = _signed_in(client, account.account_id, "owner@example.com")
+    browser = signed_in(client, account.account_id, "owner@example.com")
     assert "Privacy policy update" in browser.get("/dashboard").text
     dismissed = browser.post(f"/dashboard/notices/{posted['notice_id']}/dismiss",
                              {"back": "/dashboard"})
@@ -199,7 +181,7 @@ def test_closing_the_account_ends_sessions_and_starts_the_clocks(
     forever after closure."""
     from chalicelib import wiring
     from chalicelib.clock import utcnow
-    browser = _signed_in(client, account.account_id, "owner@example.com")
+    browser = signed_in(client, account.account_id, "owner@example.com")
     wiring.container().accounts.close_account(account.account_id, utcnow())
     assert browser.get("/dashboard").status == 303
     assert Browser(client).sign_in("owner@example.com", PASSWORD).status == 401

@@ -4,16 +4,13 @@ same services as the API, roles, tenancy, CSRF, pagination and the secrets shown
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
-from tests.conftest import ROOT, ApiClient
-from tests.dashboard_support import Browser, make_user
+from tests.conftest import ApiClient
+from tests.dashboard_support import make_user, signed_in
 
-PASSWORD = "correct horse battery"
 PAGES = ["/dashboard", "/dashboard?days=7", "/dashboard?days=90", "/dashboard/emails",
          "/dashboard/letters", "/dashboard/domains", "/dashboard/keys", "/dashboard/smtp",
          "/dashboard/webhooks", "/dashboard/suppressions", "/dashboard/templates",
@@ -21,23 +18,9 @@ PAGES = ["/dashboard", "/dashboard?days=7", "/dashboard?days=90", "/dashboard/em
 
 
 @pytest.fixture
-def client(stack: Any) -> Iterator[Any]:
-    import app as app_module
-    with Client(app_module.app, stage_name="dev", project_dir=str(ROOT)) as chalice_client:
-        yield chalice_client
-
-
-@pytest.fixture
 def api_of(client: Any) -> ApiClient:
     import app as app_module
     return ApiClient(client, app_module)
-
-
-def signed_in(client: Any, account_id: str, email: str, role: str = "owner") -> Browser:
-    make_user(account_id, email, role=role)
-    browser = Browser(client)
-    assert browser.sign_in(email, PASSWORD).status == 303
-    return browser
 
 
 def send(api: ApiClient, account: Any, to: str = "ada@example.net", **extra: Any) -> Any:

@@ -5,32 +5,13 @@ as ``/v1``; tenancy, CSRF and clear 4xx hold on every new page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-from chalice.test import Client
 
-from tests.conftest import ROOT
-from tests.dashboard_support import Browser, make_user
+from tests.dashboard_support import signed_in
 from tests.integration.test_marketing import drain_marketing, outbox, text_of
 
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def client(stack: Any) -> Iterator[Any]:
-    import app as app_module
-    with Client(app_module.app, stage_name="dev", project_dir=str(ROOT)) as chalice_client:
-        yield chalice_client
-
-
-def signed_in(client: Any, account_id: str, email: str, role: str = "member") -> Browser:
-    make_user(account_id, email, role=role)
-    browser = Browser(client)
-    assert browser.sign_in(email, PASSWORD).status == 303
-    return browser
 
 
 def _id(page: Any, kind: str) -> str:
@@ -42,7 +23,7 @@ def _id(page: Any, kind: str) -> str:
 def test_marketing_pages_render_for_a_member_and_reach_the_api(client, api, account) -> None:
     """Bug caught: a marketing page that fails for the member role, or a contact, segment or
     topic made on a page that the API does not see."""
-    member = signed_in(client, account.account_id, "member@example.com")
+    member = signed_in(client, account.account_id, "member@example.com", role="member")
     for path in ("/dashboard/contacts", "/dashboard/segments", "/dashboard/topics",
                  "/dashboard/broadcasts", "/dashboard/broadcasts/new",
                  "/dashboard/contact-imports/new"):
@@ -197,7 +178,7 @@ def test_marketing_pages_are_scoped_and_csrf_protected(client, api, account,
     marketing change accepted without the CSRF token."""
     made = api.post("/v1/contacts", {"email": "secret@example.org"}, key=account.api_key).json
     segment = api.post("/v1/segments", {"name": "Mine"}, key=account.api_key).json["id"]
-    stranger = signed_in(client, other_account.account_id, "x@other.example.org")
+    stranger = signed_in(client, other_account.account_id, "x@other.example.org", role="member")
     assert stranger.get(f"/dashboard/contacts/{made['id']}").status == 404
     assert stranger.get(f"/dashboard/segments/{segment}").status == 404
     assert "secret@example.org" not in stranger.get("/dashboard/contacts").text
