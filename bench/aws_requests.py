@@ -46,21 +46,26 @@ def _capacity_units(units: tuple[list[tuple[str, Any]], list[bool], int],
     """On-demand write units (1 KB each, doubled in transactions), the index replicas of
     those writes, and read units (an eventually consistent read of up to 4 KB is half a
     unit). A new item is written to every index it has a key for; an update rewrites its
-    entries in the indexes that project the whole item (``gsi1``, ``gsi2``), not the
-    keys-only ``by_expiry`` (its key, the expiry, is not moved by an update here)."""
-    from bench.stack import INDEXES
-    projects_all = {name for name, whole in INDEXES.values() if whole}
+    entry in an index only when it changes that index's keys or projected attributes
+    (``letterbox/capacity.py``, from the template): the whole-item ``gsi1`` and ``gsi2``
+    on any change, the listing ``gsi4`` when a listed field moves, the keys-only
+    ``by_expiry`` and ``gsi3`` only when their keys do."""
+    from letterbox.capacity import table_indexes
+    indexes = {index.name: index for index in table_indexes()}
     writes, transactional, reads = units
     wru = index_wru = 0
     for (kind, value), in_transaction in zip(writes, transactional, strict=True):
         if kind == "put":
-            size, indexes = value["size"], value["indexes"]
+            size, written = value["size"], value["indexes"]
         else:
-            size, indexes = sizes.get(json.dumps([value["pk"], value["sk"]]), (1024, []))
-            indexes = [name for name in indexes if name in projects_all]
+            key = value["key"]
+            size, member_of = sizes.get(json.dumps([key["pk"], key["sk"]]), (1024, []))
+            written = [name for name in member_of
+                       if indexes[name].rewritten_by(value["changed"])]
         units_each = math.ceil(max(size, 1) / 1024)
         wru += units_each * (2 if in_transaction else 1)
-        index_wru += sum(units_each if name in projects_all else 1 for name in indexes)
+        index_wru += sum(units_each if indexes[name].projection == "ALL" else 1
+                         for name in written)
     return {"write_units": wru, "index_write_units": index_wru, "read_units": reads * 0.5}
 
 

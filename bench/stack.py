@@ -23,7 +23,8 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
-        self.writes: list[tuple[str, Any]] = []  # ("put", {size, indexes}) | ("key", key)
+        # ("put", {size, indexes}) | ("key", {key, changed}): an update's changed attributes
+        self.writes: list[tuple[str, Any]] = []
         self.transactional: list[bool] = []
         self.reads: list[tuple[str, Any]] = []
         # CPU and wall seconds spent inside AWS calls: under moto that is moto's own work,
@@ -57,23 +58,27 @@ class RequestCounter:
     def _capacity(self, operation: str, params: dict[str, Any]) -> None:
         if operation == "PutItem":
             self._write(put_entry(params["Item"]), False)
-        elif operation in ("UpdateItem", "DeleteItem"):
-            self._write(("key", params["Key"]), False)
+        elif operation == "UpdateItem":
+            self._write(update_entry(params), False)
+        elif operation == "DeleteItem":
+            self._write(("key", {"key": params["Key"], "changed": set()}), False)
         elif operation == "BatchWriteItem":
             for requests in params["RequestItems"].values():
                 for request in requests:
                     if "PutRequest" in request:
                         self._write(put_entry(request["PutRequest"]["Item"]), False)
                     else:
-                        self._write(("key", request["DeleteRequest"]["Key"]), False)
+                        self._write(("key", {"key": request["DeleteRequest"]["Key"],
+                                             "changed": set()}), False)
         elif operation == "TransactWriteItems":
             for op in params["TransactItems"]:
                 if "Put" in op:
                     self._write(put_entry(op["Put"]["Item"]), True)
                 elif "Update" in op:
-                    self._write(("key", op["Update"]["Key"]), True)
+                    self._write(update_entry(op["Update"]), True)
                 elif "ConditionCheck" in op:  # billed as a transactional write
-                    self._write(("key", op["ConditionCheck"]["Key"]), True)
+                    check = op["ConditionCheck"]["Key"]
+                    self._write(("key", {"key": check, "changed": set()}), True)
         elif operation in ("GetItem", "Query"):
             self.reads.append(("request", 1))
         elif operation == "BatchGetItem":
@@ -90,18 +95,20 @@ class RequestCounter:
         return taken
 
 
-# The table's global secondary indexes (infra/resources.yaml), by the attribute that puts an
-# item in them, and whether they project the whole item (then an update rewrites the entry).
-INDEXES = {"gsi1pk": ("gsi1", True), "gsi2pk": ("gsi2", True),
-           "expiry_bucket": ("by_expiry", False)}
-
-
 def indexes_of(item: dict[str, Any]) -> list[str]:
-    return [name for attribute, (name, _) in INDEXES.items() if attribute in item]
+    """The indexes (``infra/resources.yaml``) an item has a partition key for."""
+    from letterbox.capacity import table_indexes
+    return [index.name for index in table_indexes() if index.keys[0] in item]
 
 
 def put_entry(item: dict[str, Any]) -> tuple[str, Any]:
     return ("put", {"size": item_size(item), "indexes": indexes_of(item)})
+
+
+def update_entry(params: dict[str, Any]) -> tuple[str, Any]:
+    from letterbox.capacity import updated_attributes
+    return ("key", {"key": params["Key"], "changed": updated_attributes(
+        params["UpdateExpression"], params.get("ExpressionAttributeNames"))})
 
 
 def item_size(item: dict[str, Any]) -> int:

@@ -127,11 +127,11 @@ class AuditList(OutputModel):
 
 class PrivacyJob(BaseModel):
     """A privacy queue record: erase one address (the address travels here only, never into a
-    table), or backfill an account's address index."""
+    table), backfill an account's address index, or move its email listing to ``gsi4``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["erasure", "backfill"]
+    kind: Literal["erasure", "backfill", "listing"]
     account_id: str = Field(max_length=64)
     job_id: str | None = Field(default=None, max_length=64)
     email: str | None = Field(default=None, max_length=320)

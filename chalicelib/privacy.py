@@ -31,8 +31,8 @@ from chalicelib.ids import has_prefix, new_id
 from chalicelib.models import address_of
 
 # Never leaves the table: keys, index attributes, bookkeeping, and anything secret.
-_INTERNAL = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk",
-             "expiry_bucket", "status_rank", "recipients", "tag_keys", "claim_until",
+_INTERNAL = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk",
+             "gsi4sk", "expiry_bucket", "status_rank", "recipients", "tag_keys", "claim_until",
              "retention_class", "reply_to_addresses"}
 _SECRET = re.compile(r"secret|private|ciphertext|password")
 # Sort-key prefix → the item's type in an account export (longest prefix first).
@@ -80,6 +80,7 @@ class AddressIndex(Protocol):
 class Listing(Protocol):
     def listing_page(self, kind: str, account_id: str, low: str, high: str, limit: int,
                      cursor: str | None) -> tuple[list[dict[str, Any]], str | None]: ...
+    def migrate_listing_page(self, account_id: str) -> bool: ...
 
 
 class Jobs(Protocol):
@@ -224,6 +225,8 @@ class PrivacyService:
         job is queued again and resumes from its checkpoint)."""
         if job.kind == "backfill":
             done = self._backfill(job.account_id, now, time_left)
+        elif job.kind == "listing":
+            done = self._move_listing(job.account_id, time_left)
         else:
             done = self._erase_steps(job, now, time_left)
         if not done:
@@ -251,6 +254,15 @@ class PrivacyService:
         def page(cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
             return listing.listing_page("EMAILS", account_id, "0", "~", PAGE, cursor)
         while not self._index.backfill_page(account_id, page, now):
+            if time_left() < 20:
+                return False
+        return True
+
+    def _move_listing(self, account_id: str, time_left: Callable[[], float]) -> bool:
+        """The account's emails from the old listing index to the new one, a page at a time
+        (``adapters/email_listing.py``)."""
+        assert self._listing is not None
+        while not self._listing.migrate_listing_page(account_id):
             if time_left() < 20:
                 return False
         return True

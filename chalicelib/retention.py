@@ -8,6 +8,7 @@ no expiry until the starting event happens.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -175,11 +176,15 @@ def lifetime_seconds(data_class: DataClass) -> int:
 EXPIRY_SHARDS = 16
 
 
-def expiry_bucket(expires_at: int, pk: str | None = None) -> str:
+def expiry_bucket(expires_at: int, key: Mapping[str, Any] | None = None) -> str:
     """The purge index partition for an expiry: its UTC day, and a shard of it from the
-    item's partition key (none given: the unsharded day, as items written before used)."""
+    item's whole key, so a message's own items (it, its events) spread over the shards too
+    (no key: the unsharded day, as items written before the shards used)."""
     day = datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%d")
-    return day if pk is None else f"{day}#{zlib.crc32(pk.encode()) % EXPIRY_SHARDS}"
+    if key is None:
+        return day
+    whole = "|".join((str(key["pk"]), str(key["sk"])))
+    return f"{day}#{zlib.crc32(whole.encode()) % EXPIRY_SHARDS}"
 
 
 def expiry_buckets(day: str) -> list[str]:

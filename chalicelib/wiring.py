@@ -109,6 +109,7 @@ class Container:
         store = DynamoMessageStore(self.table, self.counters, on_events=self.publish_events,
                                    retention_days=self.retention_days)
         store.address_index = self.address_index
+        store.listing.request_migration = self.request_listing_migration
         return store
 
     @cached_property
@@ -133,7 +134,14 @@ class Container:
         """Reads only (metadata joined on read): webhooks and logs need it, and the writing
         store needs webhooks."""
         from chalicelib.adapters.message_store import DynamoMessageStore
-        return DynamoMessageStore(self.table)
+        reader = DynamoMessageStore(self.table)
+        reader.listing.request_migration = self.request_listing_migration
+        return reader
+
+    def request_listing_migration(self, account_id: str) -> None:
+        """Queue the move of an account's email listing to ``gsi4`` (the privacy queue)."""
+        from chalicelib.account_models import PrivacyJob
+        self.privacy_queue.enqueue(PrivacyJob(kind="listing", account_id=account_id))
 
     @cached_property
     def purge_store(self) -> DynamoPurgeStore:

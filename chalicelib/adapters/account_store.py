@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item
+from chalicelib.adapters.email_listing import EmailListing
 from chalicelib.clock import iso
 from chalicelib.retention import DataClass
 
@@ -23,6 +24,7 @@ class DynamoAccountStore:
                 "name": name, "status": "active", "created_at": iso(now)}
         self._table.put(item, DataClass.ACCOUNT_DATA, None,
                         condition="attribute_not_exists(pk)")
+        EmailListing(self._table).mark_migrated(account_id)  # nothing of it is in the old index
         return item
 
     def get_account(self, account_id: str) -> Item | None:

@@ -93,10 +93,13 @@ class AddressIndex:
         if state.get("done"):
             return True
         page, following = listing(state.get("cursor"))
-        for message in page:
-            if message.get("gsi3pk") or not message.get("message_id"):
+        for listed in page:
+            if listed.get("gsi3pk") or not listed.get("message_id"):
                 continue
-            key = {"pk": message["pk"], "sk": message["sk"]}
+            key = {"pk": listed["pk"], "sk": listed["sk"]}
+            message = self._table.get(key["pk"], key["sk"])  # the listing projects a few fields
+            if message is None:
+                continue
             own, pointers = self.entries(message, key)
             if not own:
                 continue

@@ -25,6 +25,7 @@ from chalicelib.retention import DataClass, expiry_bucket, expiry_for
 
 Item = dict[str, Any]
 Key = dict[str, str]
+IndexKey = tuple[str, str]  # (index name, partition key in it)
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -32,6 +33,11 @@ _RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException",
               "RequestLimitExceeded", "InternalServerError", "TransactionConflictException",
               "ServiceUnavailable", "InternalFailure", "TransactionInProgressException",
               "LimitExceededException"}
+# A counter's expiry is set by its first count: rewriting it on every count would move its
+# purge index entry each time (a replica write per count, on a stack-wide index).
+_FIRST_STAMP = ("expires_at = if_not_exists(expires_at, :e), "
+                "expiry_bucket = if_not_exists(expiry_bucket, :b), "
+                "clock_at = if_not_exists(clock_at, :c)")
 # A cancelled transaction wrote nothing, so running it again is safe; botocore does not.
 TRANSACT_ATTEMPTS = 4
 
@@ -86,7 +92,7 @@ def with_retention(item: Item, data_class: DataClass, clock_start: datetime | No
         stamped["clock_at"] = int(clock_start.timestamp())
     if expires_at is not None:
         stamped["expires_at"] = expires_at
-        stamped["expiry_bucket"] = expiry_bucket(expires_at, str(item["pk"]))
+        stamped["expiry_bucket"] = expiry_bucket(expires_at, item)
     return stamped
 
 
@@ -336,20 +342,21 @@ class DynamoTable:
         last = response.get("LastEvaluatedKey")
         return items, (_encode_cursor(from_wire(last)) if last else None)
 
-    def _index_request(self, pk: str, low: str, high: str, limit: int,
+    def _index_request(self, index: str, pk: str, low: str, high: str, limit: int,
                        filters: Mapping[str, tuple[str, Any]] | None,
                        forward: bool) -> dict[str, Any]:
-        """A ``gsi2`` query between two sort keys, with attribute filters."""
-        names = {"#pk": "gsi2pk", "#sk": "gsi2sk"}
+        """A query of a listing index (``gsi2``, ``gsi4``: keys ``<index>pk``/``<index>sk``)
+        between two sort keys, with attribute filters."""
+        names = {"#pk": f"{index}pk", "#sk": f"{index}sk"}
         values: dict[str, Any] = {":pk": pk, ":low": low, ":high": high}
         clauses = []
-        for index, (attribute, (operator, value)) in enumerate((filters or {}).items()):
-            names[f"#f{index}"] = attribute
-            values[f":f{index}"] = value
-            clauses.append(f"contains(#f{index}, :f{index})" if operator == "contains"
-                           else f"#f{index} = :f{index}")
+        for position, (attribute, (operator, value)) in enumerate((filters or {}).items()):
+            names[f"#f{position}"] = attribute
+            values[f":f{position}"] = value
+            clauses.append(f"contains(#f{position}, :f{position})" if operator == "contains"
+                           else f"#f{position} = :f{position}")
         request: dict[str, Any] = {
-            "TableName": self.name, "IndexName": "gsi2", "Limit": limit,
+            "TableName": self.name, "IndexName": index, "Limit": limit,
             "ScanIndexForward": forward,
             "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
             "ExpressionAttributeNames": names, "ExpressionAttributeValues": to_wire(values),
@@ -364,7 +371,7 @@ class DynamoTable:
         """One page of ``gsi2`` (newest first unless ``forward``) between two sort keys, with
         attribute filters
         (``{"status": ("=", "sent"), "recipients": ("contains", "a@x")}``)."""
-        request = self._index_request(pk, low, high, limit, filters, forward)
+        request = self._index_request("gsi2", pk, low, high, limit, filters, forward)
         if cursor:
             request["ExclusiveStartKey"] = to_wire(_decode_cursor(cursor, "gsi2pk", pk,
                                                                   "gsi2sk", ""))
@@ -376,47 +383,47 @@ class DynamoTable:
         return ([from_wire(i) for i in response.get("Items", [])],
                 _encode_cursor(from_wire(last)) if last else None)
 
-    def merged_index_page(self, pks: list[str], low: str, high: str, limit: int,
-                          cursor: str | None,
+    def merged_index_page(self, sources: list[IndexKey], anchor: str, low: str, high: str,
+                          limit: int, cursor: str | None,
                           filters: Mapping[str, tuple[str, Any]] | None = None,
                           forward: bool = False) -> tuple[list[Item], str | None]:
-        """One page of a listing sharded over several ``gsi2`` partition keys, merged by sort
-        key (newest first unless ``forward``). Sort keys are unique ids, so the cursor is the
-        last one returned; a page is complete up to the furthest point every shard was read
-        to, and may be short (with ``has_more``) when a filter leaves shards sparse."""
+        """One page of a listing spread over several index partitions (shards, and an older
+        index while items move to a newer one), merged by sort key, newest first unless
+        ``forward``. Sort keys are unique ids, so the cursor is the last one returned, bound
+        to ``anchor`` (the listing's own name, which names its account); a page is complete
+        up to the furthest point every source was read to, and may be short (with
+        ``has_more``) when a filter leaves sources sparse."""
         after = None
         if cursor:
-            after = _decode_cursor(cursor, "l", pks[-1], "after", "")["after"]
+            after = _decode_cursor(cursor, "l", anchor, "after", "")["after"]
             low, high = (after, high) if forward else (low, after)
-        merged: list[Item] = []
-        bound: str | None = None  # every shard has been read at least this far
-        for pk in pks:
-            items, last = self._index_query(pk, low, high, limit + 1, filters, forward)
-            merged += [i for i in items if i.get("gsi2sk") != after]
+        merged: list[tuple[str, Item]] = []
+        bound: str | None = None  # every source has been read at least this far
+        for index, pk in sources:
+            items, last = self._index_query(index, pk, low, high, limit + 1, filters, forward)
+            merged += [(str(i[f"{index}sk"]), i) for i in items if i[f"{index}sk"] != after]
             if last is not None:
                 bound = last if bound is None else (min(bound, last) if forward
                                                     else max(bound, last))
-        merged.sort(key=lambda i: str(i["gsi2sk"]), reverse=not forward)
+        merged.sort(key=lambda entry: entry[0], reverse=not forward)
         if bound is not None:
-            merged = [i for i in merged if (i["gsi2sk"] <= bound if forward
-                                            else i["gsi2sk"] >= bound)]
-        page = merged[:limit]
-        following = page[-1]["gsi2sk"] if len(merged) > limit else bound
-        next_cursor = (_encode_cursor({"l": pks[-1], "after": following})
+            merged = [e for e in merged if (e[0] <= bound if forward else e[0] >= bound)]
+        following = merged[limit - 1][0] if len(merged) > limit else bound
+        next_cursor = (_encode_cursor({"l": anchor, "after": following})
                        if following is not None else None)
-        return page, next_cursor
+        return [item for _, item in merged[:limit]], next_cursor
 
-    def _index_query(self, pk: str, low: str, high: str, limit: int,
+    def _index_query(self, index: str, pk: str, low: str, high: str, limit: int,
                      filters: Mapping[str, tuple[str, Any]] | None,
                      forward: bool) -> tuple[list[Item], str | None]:
-        request = self._index_request(pk, low, high, limit, filters, forward)
+        request = self._index_request(index, pk, low, high, limit, filters, forward)
         try:
             response = self._client.query(**request)
         except (ClientError, BotoCoreError) as err:
             _raise_for(err)
         last = response.get("LastEvaluatedKey")
         return ([from_wire(i) for i in response.get("Items", [])],
-                str(from_wire(last)["gsi2sk"]) if last else None)
+                str(from_wire(last)[f"{index}sk"]) if last else None)
 
     def batch_write(self, requests: list[dict[str, Any]]) -> None:
         """25 requests at a time (DynamoDB's limit; moto does not enforce it), retrying what
@@ -438,17 +445,17 @@ class DynamoTable:
                    clock_start: datetime, condition: str | None = None,
                    values: Mapping[str, Any] | None = None) -> Item:
         """ADD to counters in one UpdateItem, never in a transaction (concurrent ADDs to one
-        item queue up instead of cancelling each other), stamped with the class's expiry."""
+        item queue up instead of cancelling each other), stamped with the class's expiry
+        from the first count (later ones leave the purge index entry alone)."""
         expires_at = expiry_for(data_class, clock_start) or 0
         names = {f"#c{i}": name for i, name in enumerate(counts)}
         wire: dict[str, Any] = {f":c{i}": n for i, n in enumerate(counts.values())}
         wire.update({":class": data_class.value, ":e": expires_at,
-                     ":b": expiry_bucket(expires_at, key["pk"]),
+                     ":b": expiry_bucket(expires_at, key),
                      ":c": int(clock_start.timestamp()), **(values or {})})
         adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
-        return self.update(key, f"ADD {adds} SET retention_class = :class, expires_at = :e, "
-                                "expiry_bucket = :b, clock_at = :c", wire, condition=condition,
-                           names=names)
+        return self.update(key, f"ADD {adds} SET retention_class = :class, {_FIRST_STAMP}",
+                           wire, condition=condition, names=names)
 
     def start_clock(self, key: Key, data_class: DataClass, clock_start: datetime,
                     days: int | None = None) -> None:
@@ -458,7 +465,7 @@ class DynamoTable:
             return
         self.update(key, "SET clock_at = :c, expires_at = :e, expiry_bucket = :b",
                     {":c": int(clock_start.timestamp()), ":e": expires_at,
-                     ":b": expiry_bucket(expires_at, key["pk"])})
+                     ":b": expiry_bucket(expires_at, key)})
 
     def batch_get(self, keys: list[Key]) -> list[Item]:
         """Up to 100 items by key, retrying what DynamoDB leaves unprocessed."""
@@ -496,7 +503,8 @@ class DynamoTable:
         """Atomically add ``by`` to a counter; None if that would pass ``ceiling``."""
         expires_at = expiry_for(DataClass.RATE_COUNTER, clock_start) or 0
         values: dict[str, Any] = {":by": by, ":class": DataClass.RATE_COUNTER.value,
-                                  ":e": expires_at, ":b": expiry_bucket(expires_at, pk),
+                                  ":e": expires_at,
+                                  ":b": expiry_bucket(expires_at, {"pk": pk, "sk": sk}),
                                   ":c": int(clock_start.timestamp())}
         condition = None
         if ceiling is not None:
@@ -506,8 +514,8 @@ class DynamoTable:
             values[":room"] = ceiling - by
         try:
             item = self.update({"pk": pk, "sk": sk},
-                               "ADD used :by SET retention_class = :class, expires_at = :e, "
-                               "expiry_bucket = :b, clock_at = :c", values, condition=condition)
+                               f"ADD used :by SET retention_class = :class, {_FIRST_STAMP}",
+                               values, condition=condition)
         except ConditionFailed:
             return None
         return int(item["used"])

@@ -143,7 +143,7 @@ class DynamoLetterStore(EventStore):
         if current.get("expires_at"):
             expires_at = min(expires_at, int(current["expires_at"]))
         self._table.update(key, "SET expires_at = :e, expiry_bucket = :b, terminal_at = :t",
-                           {":e": expires_at, ":b": expiry_bucket(expires_at, key["pk"]),
+                           {":e": expires_at, ":b": expiry_bucket(expires_at, key),
                             ":t": iso(terminal_at)}, condition="attribute_exists(pk)")
 
     def tracked(self, carrier: str, tracking_number: str | None = None) -> list[Item]:

@@ -3,10 +3,11 @@
 A message is ``EM#<account>#<em_id> / EM#<em_id>``: a partition of its own, so no two emails
 ever write the same base-table partition; its events sort right after it as
 ``EM#<em_id>#EVT#<evt_id>``, so one query returns a message with its whole timeline. The
-account's listings (``gsi2``) are sharded by a few bits of the id, ``EMAILS#<account>#<shard>``
-and ``EVENTS#<account>#<shard>``, and merged on read together with the unsharded keys that
-letters, account events and items written before sharding use; an account export or
-erasure walks its ``EMAILS`` listing to find the messages' partitions.
+account's email listing is its own index (``email_listing.py``: ``gsi4``, the listed fields
+only); its event stream (``gsi2``, ``EVENTS#<account>#<shard>``) is sharded by a few bits of
+the message id and merged on read with the unsharded key that account events and events
+written before sharding use. An account export or erasure walks the email listing to find
+the messages' partitions.
 
 Earlier layouts stay readable and writable: messages written under ``ACCT#<account>#<shard>``
 (and, before that, ``ACCT#<account>``) are found there when their own key is absent.
@@ -17,12 +18,14 @@ Daily counts go to the write-sharded counters (``counter_store``), never into a 
 from __future__ import annotations
 
 import contextlib
-import zlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Protocol
 
-from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item, Key
+from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, IndexKey, Item, Key
+from chalicelib.adapters.email_listing import SHARDS as MESSAGE_SHARDS
+from chalicelib.adapters.email_listing import EmailListing, listing_entry, shard_of
 from chalicelib.errors import ValidationFailed
 from chalicelib.models import address_of
 from chalicelib.observability import logger
@@ -30,15 +33,9 @@ from chalicelib.ports import Claim
 from chalicelib.retention import DataClass
 from chalicelib.vocabulary import EMAIL_STATUS_RANK as STATUS_RANK
 
-MESSAGE_SHARDS = 8
-
 
 class DailyCounts(Protocol):
     def add(self, account_id: str, counts: Mapping[str, int], at: datetime) -> None: ...
-
-
-def shard_of(item_id: str) -> int:
-    return zlib.crc32(item_id.encode()) % MESSAGE_SHARDS
 
 
 def message_partition(account_id: str, message_id: str) -> str:
@@ -71,10 +68,11 @@ def is_own_partition(pk: str) -> bool:
     return pk.startswith("EM#")
 
 
-def listing_keys(kind: str, account_id: str) -> list[str]:
-    """The ``gsi2`` partition keys of one listing (``EMAILS`` or ``EVENTS``), merged on read:
-    the shards, then the unsharded key (letters, account events, items before sharding)."""
-    return [*(f"{kind}#{account_id}#{s}" for s in range(MESSAGE_SHARDS)), f"{kind}#{account_id}"]
+def event_listing(account_id: str) -> list[IndexKey]:
+    """The ``gsi2`` partitions of the account's event stream, merged on read: the shards,
+    then the unsharded key (account events, events written before sharding)."""
+    return [*(("gsi2", f"EVENTS#{account_id}#{s}") for s in range(MESSAGE_SHARDS)),
+            ("gsi2", f"EVENTS#{account_id}")]
 
 
 def _key(account_id: str, message_id: str) -> dict[str, str]:
@@ -114,8 +112,7 @@ def _listed(message: dict[str, Any]) -> Item:
     recipients = [address_of(m).lower() for key in ("to", "cc", "bcc")
                   for m in message.get(key) or []]
     return {**_key(account_id, message_id), **message,
-            "gsi2pk": f"EMAILS#{account_id}#{shard_of(message_id)}",
-            "gsi2sk": message_id, "recipients": recipients,
+            **listing_entry(account_id, message_id), "recipients": recipients,
             "status_rank": STATUS_RANK.get(message["status"], 0),
             # Privacy export and erasure find a person named only in Reply-To too.
             "reply_to_addresses": [address_of(m).lower() for m in message.get("reply_to") or []],
@@ -164,6 +161,10 @@ class AddressEntries(Protocol):
 
 class DynamoMessageStore(EventStore):
     address_index: AddressEntries | None = None  # wiring sets it; privacy finds messages by it
+
+    @cached_property
+    def listing(self) -> EmailListing:
+        return EmailListing(self._table)
 
     def _indexed(self, message: dict[str, Any], now: datetime
                  ) -> list[tuple[Item, DataClass, datetime | None]]:
@@ -307,8 +308,13 @@ class DynamoMessageStore(EventStore):
                      cursor: str | None, filters: dict[str, tuple[str, Any]] | None = None,
                      forward: bool = False) -> tuple[list[Item], str | None]:
         """One page of the account's ``EMAILS`` or ``EVENTS`` listing, shards merged."""
-        return self._table.merged_index_page(listing_keys(kind, account_id), low, high, limit,
-                                             cursor, filters, forward)
+        if kind == "EMAILS":
+            return self.listing.page(account_id, low, high, limit, cursor, filters, forward)
+        return self._table.merged_index_page(event_listing(account_id), f"EVENTS#{account_id}",
+                                             low, high, limit, cursor, filters, forward)
+
+    def migrate_listing_page(self, account_id: str) -> bool:
+        return self.listing.migrate_page(account_id)
 
     def metadata_of(self, account_id: str, message_ids: list[str]) -> dict[str, dict[str, str]]:
         """Each message's metadata, for events recorded without it (SES events)."""

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamo import DynamoTable, Item, Key, to_wire
+from chalicelib.adapters.email_listing import EmailListing
 from chalicelib.adapters.message_store import (account_partitions, is_own_partition,
-                                               legacy_partitions, listing_keys,
-                                               message_partition)
+                                               legacy_partitions, message_partition)
 from chalicelib.errors import ValidationFailed
 from chalicelib.retention import DataClass
 
@@ -18,6 +18,7 @@ from chalicelib.retention import DataClass
 class DynamoPrivacyStore:
     def __init__(self, table: DynamoTable) -> None:
         self._table = table
+        self._listing = EmailListing(table)
 
     def messages_to(self, account_id: str, address: str) -> list[Item]:
         """Messages of this account with ``address`` among their recipients (any of to, cc,
@@ -26,9 +27,8 @@ class DynamoPrivacyStore:
         for attribute in ("recipients", "reply_to_addresses"):
             cursor = None
             while True:
-                page, cursor = self._table.merged_index_page(
-                    listing_keys("EMAILS", account_id), "0", "~", 500, cursor,
-                    filters={attribute: ("contains", address)})
+                page, cursor = self._listing.page(account_id, "0", "~", 500, cursor,
+                                                  filters={attribute: ("contains", address)})
                 found.update((item["message_id"], item) for item in page)
                 if cursor is None:
                     break
@@ -49,8 +49,8 @@ class DynamoPrivacyStore:
                              ) -> tuple[list[Item], str | None]:
         """Messages in their own partitions, found through the account's listing, each
         with everything its partition holds."""
-        listed, following = self._table.merged_index_page(
-            listing_keys("EMAILS", account_id), "0", "~", limit, cursor, forward=True)
+        listed, following = self._listing.page(account_id, "0", "~", limit, cursor,
+                                               forward=True)
         items: list[Item] = []
         for message in listed:
             if is_own_partition(str(message["pk"])):

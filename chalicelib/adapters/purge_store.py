@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item, Key, to_wire
-from chalicelib.adapters.message_store import (account_partitions, is_own_partition,
-                                               listing_keys)
+from chalicelib.adapters.email_listing import EmailListing
+from chalicelib.adapters.message_store import (account_partitions, event_listing,
+                                               is_own_partition)
 from chalicelib.retention import DataClass, expiry_bucket, expiry_buckets
 
 SYSTEM = "SYSTEM"
@@ -19,6 +20,7 @@ SYSTEM = "SYSTEM"
 class DynamoPurgeStore:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
+        self._listing = EmailListing(table)
 
     def expired_keys(self, bucket: str, now: int, page: int) -> Iterator[list[Key]]:
         """Keys in one day of the sparse ``by_expiry`` index (each of its shards, and the
@@ -78,14 +80,14 @@ class DynamoPurgeStore:
     def events_page(self, account_id: str, cursor: str | None, limit: int
                     ) -> tuple[list[Item], str | None]:
         """One page of an account's events (the ``gsi2`` listing), oldest first."""
-        return self.table.merged_index_page(listing_keys("EVENTS", account_id), "0", "~",
-                                            limit, cursor, forward=True)
+        return self.table.merged_index_page(event_listing(account_id), f"EVENTS#{account_id}",
+                                            "0", "~", limit, cursor, forward=True)
 
     def set_expiry(self, key: Key, expires_at: int) -> bool:
         """A new expiry for an item that still exists (an erased one is never recreated)."""
         try:
             self.table.update(key, "SET expires_at = :e, expiry_bucket = :b",
-                              {":e": expires_at, ":b": expiry_bucket(expires_at, key["pk"])},
+                              {":e": expires_at, ":b": expiry_bucket(expires_at, key)},
                               condition="attribute_exists(pk)")
         except ConditionFailed:
             return False
@@ -109,8 +111,8 @@ class DynamoPurgeStore:
     def message_partitions_page(self, account_id: str, cursor: str | None, limit: int
                                 ) -> tuple[list[str], str | None]:
         """The own partitions of a page of the account's messages (its ``EMAILS`` listing)."""
-        page, following = self.table.merged_index_page(listing_keys("EMAILS", account_id), "0",
-                                                       "~", limit, cursor, forward=True)
+        page, following = self._listing.page(account_id, "0", "~", limit, cursor,
+                                             forward=True)
         return [str(i["pk"]) for i in page if is_own_partition(str(i["pk"]))], following
 
     def api_key_keys(self, gsi1pk: str) -> list[Key]:

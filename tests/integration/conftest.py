@@ -1,4 +1,4 @@
-"""Fixtures the dashboard's integration tests share."""
+"""Fixtures integration tests share: the Chalice client, and a recorder of AWS requests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.client import BaseClient
 from chalice.test import Client
 
 from tests.conftest import ROOT
@@ -17,3 +18,27 @@ def client(stack: Any) -> Iterator[Any]:
     import app as app_module
     with Client(app_module.app, stage_name="dev", project_dir=str(ROOT)) as chalice_client:
         yield chalice_client
+
+
+class AwsCalls:
+    """Every AWS request made through any botocore client, with its parameters."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def take(self) -> list[tuple[str, dict[str, Any]]]:
+        taken, self.calls = self.calls, []
+        return taken
+
+
+@pytest.fixture
+def aws_calls(monkeypatch) -> AwsCalls:
+    recorder = AwsCalls()
+    original = BaseClient._make_api_call
+
+    def recorded(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        recorder.calls.append((operation, params))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    return recorder

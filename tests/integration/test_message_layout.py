@@ -8,36 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 
 from chalicelib.adapters.message_store import legacy_partitions, message_partition
 from tests.integration.test_sending_api import _email
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
-
-
-class AwsCalls:
-    """Every AWS request made through any botocore client, with its parameters."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def take(self) -> list[tuple[str, dict[str, Any]]]:
-        taken, self.calls = self.calls, []
-        return taken
-
-
-@pytest.fixture
-def aws_calls(monkeypatch) -> AwsCalls:
-    recorder = AwsCalls()
-    original = BaseClient._make_api_call
-
-    def recorded(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        recorder.calls.append((operation, params))
-        return original(self, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
-    return recorder
 
 
 def _written_partitions(calls: list[tuple[str, dict[str, Any]]]) -> Counter[str]:
@@ -198,3 +173,56 @@ def test_account_export_and_erasure_reach_messages_in_their_own_partitions(
         left = client.query(TableName=table, KeyConditionExpression="pk = :pk",
                             ExpressionAttributeValues={":pk": {"S": pk}})["Items"]
         assert left == []
+
+
+def _index_entries(stack, calls: list[tuple[str, dict[str, Any]]]) -> Counter[tuple[str, str]]:
+    """(index, partition) of each index entry the requests wrote, by the rules DynamoDB
+    bills replica writes by (``letterbox/capacity.py``, from the template)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    from letterbox.capacity import entries_written, table_indexes, updated_attributes
+    indexes, wire = table_indexes(), TypeDeserializer()
+    client, table = stack.client("dynamodb"), stack.env["LETTERBOX_TABLE_NAME"]
+
+    def plain(item: dict[str, Any]) -> dict[str, Any]:
+        return {name: wire.deserialize(value) for name, value in item.items()}
+
+    written: Counter[tuple[str, str]] = Counter()
+    for operation, params in calls:
+        bodies = ([params] if operation in ("PutItem", "UpdateItem") else
+                  [next(iter(op.values())) for op in params.get("TransactItems", [])] +
+                  [r["PutRequest"] for rs in params.get("RequestItems", {}).values()
+                   for r in rs if "PutRequest" in r and operation == "BatchWriteItem"])
+        for body in bodies:
+            if "Item" in body:
+                written.update(entries_written(indexes, plain(body["Item"])))
+            elif "UpdateExpression" in body:
+                after = client.get_item(TableName=table, Key=body["Key"],
+                                        ConsistentRead=True).get("Item", body["Key"])
+                written.update(entries_written(indexes, plain(after), updated_attributes(
+                    body["UpdateExpression"], body.get("ExpressionAttributeNames"))))
+    return written
+
+
+def test_no_path_writes_an_account_wide_index_key_twice_per_email(
+        api, account, drain, stack, aws_calls) -> None:
+    """Bug caught: a listing index that copies the whole message, so the worker's claim and
+    its sending mark each rewrite the account's listing shard (three writes per email on a
+    key every email of the account shares, and three replica writes billed)."""
+    api.post("/v1/emails", _email(account), key=account.api_key)
+    drain()
+    aws_calls.take()
+    email_id = api.post("/v1/emails", _email(account), key=account.api_key).json["id"]
+    phases = {"api": aws_calls.take()}
+    drain()
+    phases["worker"] = aws_calls.take()
+    _ses_delivery(stack, account, email_id)
+    phases["event"] = aws_calls.take()
+    for name, calls in phases.items():
+        entries = _index_entries(stack, calls)
+        aws_calls.take()  # the reads above
+        shared = {key: n for key, n in entries.items()
+                  if key[1].startswith(("EMAILS#", "EVENTS#"))}
+        assert shared and all(n == 1 for n in shared.values()), (name, shared)
+        listing = [key for key in entries if key[0] == "gsi4"]
+        assert len(listing) == 1, (name, entries)  # created, then its status: sent, delivered

@@ -43,7 +43,8 @@ def test_expiry_bucket_is_the_utc_day() -> None:
 def test_expiry_bucket_of_an_item_is_a_shard_of_its_day_that_the_purge_reads() -> None:
     """Bug caught: a shard the purge never queries, so items stamped with it never go."""
     moment = int(datetime(2026, 3, 4, 23, 59, tzinfo=UTC).timestamp())
-    shards = {expiry_bucket(moment, f"EM#acct_1#em_{n}") for n in range(200)}
+    shards = {expiry_bucket(moment, {"pk": "EM#acct_1#em_1", "sk": f"EM#em_1#EVT#evt_{n}"})
+              for n in range(200)}  # one message's own events spread over the shards too
     assert shards <= set(expiry_buckets("2026-03-04")) and len(shards) == EXPIRY_SHARDS
 
 
