@@ -52,8 +52,10 @@ def _send_handler(items: list[SendCommand | OffloadPointer]
 def process_send_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Sends each record; only the records that failed go back to the queue."""
     container = wiring.container()
-    response = consume_batch(event, context, parse_queue_item, _send_handler,
-                             Backoff(container.send_queue, container.settings.retry_base_seconds))
+    with container.counters.batched():  # one stats write per account for the whole batch
+        response = consume_batch(event, context, parse_queue_item, _send_handler,
+                                 Backoff(container.send_queue,
+                                         container.settings.retry_base_seconds))
     failures = response.get("batchItemFailures", [])
     if failures:
         logger.warning("send batch had failures", extra={"failed": len(failures),
@@ -140,7 +142,8 @@ def _record_ses_event(body: str) -> str:
 
 def process_ses_event_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The SNS envelope is verified (signature, topic) before it is parsed: the body goes in raw.
-    return consume(event, context, str, _record_ses_event)
+    with wiring.container().counters.batched():  # one stats write per account and batch
+        return consume(event, context, str, _record_ses_event)
 
 
 def _run_marketing(job: MarketingJob) -> str:

@@ -12,10 +12,13 @@ the accepted emails is therefore one write.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Key
+from chalicelib.observability import logger
 from chalicelib.retention import DataClass
 
 SHARDS = 8  # 8 partition keys per account and day: 8,000 counted writes a second
@@ -44,17 +47,51 @@ class DynamoCounterStore:
                  pick: Callable[[int], int] = random.randrange) -> None:
         self._table = table
         self._pick = pick  # which shard takes a write (tests pin it)
+        self._pending = threading.local()  # counts held for one batch, per thread
 
     @staticmethod
     def key(account_id: str, shard: int, day: date) -> Key:
         return {"pk": f"STATS#{account_id}#{shard}", "sk": day.isoformat()}
 
     def add(self, account_id: str, counts: Mapping[str, int], at: datetime) -> None:
-        """Count events of ``at``'s day: one non-transactional write to a random shard."""
-        if counts:
-            day = _day(at)
-            self._table.add_counts(self.key(account_id, self._pick(SHARDS), day.date()),
-                                   counts, DataClass.DAILY_STATS, day)
+        """Count events of ``at``'s day: one non-transactional write to a random shard, or,
+        inside ``batched``, added to the batch's sums."""
+        if not counts:
+            return
+        day = _day(at)
+        pending: dict[tuple[str, datetime], dict[str, int]] | None = getattr(
+            self._pending, "counts", None)
+        if pending is None:
+            self._write(account_id, counts, day)
+            return
+        sums = pending.setdefault((account_id, day), {})
+        for name, count in counts.items():
+            sums[name] = sums.get(name, 0) + count
+
+    def _write(self, account_id: str, counts: Mapping[str, int], day: datetime) -> None:
+        self._table.add_counts(self.key(account_id, self._pick(SHARDS), day.date()),
+                               counts, DataClass.DAILY_STATS, day)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Counts added inside are summed and written once per account and day when the
+        block ends: one write for a queue batch of up to ten emails or events, not one
+        each. Like any count, it is written after its events are stored; a failure loses
+        the counts (logged ``stats_not_counted``), never an event."""
+        if getattr(self._pending, "counts", None) is not None:  # the outer block writes
+            yield
+            return
+        self._pending.counts = {}
+        try:
+            yield
+        finally:
+            pending, self._pending.counts = self._pending.counts, None
+            for (account_id, day), counts in pending.items():
+                try:
+                    self._write(account_id, counts, day)
+                except Exception:
+                    logger.exception("stats_not_counted",
+                                     extra={"counts": sum(counts.values())})
 
     def charge(self, account_id: str, count: int, quota: int, counts: Mapping[str, int],
                at: datetime) -> int | None:

@@ -72,3 +72,39 @@ def test_shares_add_up_to_the_quota(quota: int) -> None:
     shards = counter_store.quota_shards(quota)
     assert 1 <= shards <= counter_store.SHARDS
     assert sum(counter_store.quota_share(quota, s) for s in range(shards)) == quota
+
+
+def test_a_send_batch_writes_its_stats_once(stack, api, account, aws_calls) -> None:
+    """Bug caught: one stats write per email in the worker (ten writes to the account's
+    counter shards for a batch of ten, where one carries the same sums)."""
+    import app as app_module
+    from letterbox.local.pump import drain_once
+    from tests.integration.test_sending_api import _email
+    for n in range(6):
+        api.post("/v1/emails", _email(account, to=f"r{n}@example.net"), key=account.api_key)
+    aws_calls.take()
+    handled = drain_once(stack.client("sqs"), stack.env["LETTERBOX_SEND_QUEUE_URL"],
+                         app_module.send_worker, "send_worker")
+    stats_writes = [p for op, p in aws_calls.take() if op == "UpdateItem"
+                    and p["Key"]["pk"]["S"].startswith(f"STATS#{account.account_id}#")]
+    assert handled == 6 and len(stats_writes) == 1
+    day = datetime.now(UTC).date()
+    counts = _store().days(account.account_id, day, day)[day.isoformat()]
+    assert counts["sent"] == 6 and counts["recipients_sent"] == 6
+
+
+class _FailingTable:
+    name = "t"
+
+    def add_counts(self, *args, **kwargs) -> None:
+        raise RuntimeError("dynamodb unreachable")
+
+
+def test_a_batch_whose_stats_cannot_be_written_still_succeeds(caplog) -> None:
+    """Bug caught: a failed stats write at the end of a batch failing the batch, so SQS
+    redelivers emails that were sent (the retry finds them sent and counts nothing)."""
+    store = DynamoCounterStore(_FailingTable())  # type: ignore[arg-type]
+    with store.batched():
+        store.add("acct_1", {"sent": 1}, NOW)
+        store.add("acct_1", {"sent": 1}, NOW)
+    assert "stats_not_counted" in caplog.text
