@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from chalice.app import Response
 
 from chalicelib.api.dashboard.frame import Visit, page
-from chalicelib.api.dashboard.marketing_pages import CHOICES, all_segments, all_topics
+from chalicelib.api.dashboard.marketing_pages import all_segments, all_topics, every
 from chalicelib.api.dashboard.portal import PAGE_SIZE, cursor_of, model, principal
 from chalicelib.errors import LetterboxError, ValidationFailed
 
@@ -42,7 +42,7 @@ def _compose(visit: Visit, broadcast: Any, values: dict[str, Any], *, preview: b
     shown: dict[str, Any] | None = None
     if preview:
         shown = _preview(visit, values)
-    templates = container.templates.list(account_id, CHOICES, None).data
+    templates = every(lambda limit, cursor: container.templates.list(account_id, limit, cursor))
     return visit.render("broadcast_compose.html", status=status, broadcast=broadcast,
                         values=values, segments=all_segments(visit), topics=all_topics(visit),
                         templates=templates, shown=shown, error=error,

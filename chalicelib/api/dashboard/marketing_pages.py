@@ -5,6 +5,7 @@ pages only turn forms into the API's own models."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -16,17 +17,32 @@ from chalicelib.errors import NotFound, ValidationFailed
 
 STATES: dict[str, dict[str, Any]] = {"subscribed": {"status": "subscribed", "unsubscribed": False},
           "unsubscribed": {"unsubscribed": True}, "pending": {"status": "pending"}}
-CHOICES = 100  # segments, topics and templates offered in a select: the first hundred
+CHOICES = 100  # one store page of segments, topics or templates: pickers read every page
+
+
+def every(fetch: Callable[[int, str | None], Any]) -> list[Any]:
+    """Every item of a paged listing (``fetch(limit, cursor)``), a store page at a time, so
+    a picker offers all of an account's segments or topics, not the first hundred."""
+    found: list[Any] = []
+    cursor: str | None = None
+    while True:
+        listed = fetch(CHOICES, cursor)
+        found += listed.data
+        if not listed.has_more or not listed.next_cursor:
+            return found
+        cursor = listed.next_cursor
 
 
 def all_segments(visit: Visit) -> list[Any]:
-    return list(visit.services.container.audiences.segments(visit.user.account_id, CHOICES,
-                                                            None).data)
+    audiences, account_id = visit.services.container.audiences, visit.user.account_id
+    found = every(lambda limit, cursor: audiences.segments(account_id, limit, cursor))
+    return sorted(found, key=lambda s: (s.name.casefold(), s.id))
 
 
 def all_topics(visit: Visit) -> list[Any]:
-    return list(visit.services.container.audiences.topics(visit.user.account_id, CHOICES,
-                                                          None).data)
+    audiences, account_id = visit.services.container.audiences, visit.user.account_id
+    found = every(lambda limit, cursor: audiences.topics(account_id, limit, cursor))
+    return sorted(found, key=lambda t: (t.name.casefold(), t.id))
 
 
 def _text(visit: Visit, name: str) -> str | None:
@@ -77,9 +93,6 @@ def _contact_page(visit: Visit, contact_id: str) -> Response:
     contact = container.contacts.get(account_id, contact_id)
     segments = all_segments(visit)
     names = {s.id: s.name for s in segments}
-    for segment_id in contact.segment_ids:
-        if segment_id not in names:  # beyond the select's first hundred
-            names[segment_id] = container.audiences.segment(account_id, segment_id).name
     topics = container.contacts.subscriptions(account_id, contact.id).data
     return visit.render("contact.html", contact=contact, segments=segments, names=names,
                         topics=topics, done=visit.query("done"),
