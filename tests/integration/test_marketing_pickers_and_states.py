@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from chalicelib import wiring
 from chalicelib.marketing_models import SegmentCreate, TopicCreate
@@ -42,3 +43,60 @@ def test_every_picker_offers_every_segment_and_topic(client, api, account) -> No
                         "i-segment")) == segments
     assert set(_options(owner.get(f"/dashboard/contacts/{contact}").text,
                         "s-add")) == segments
+
+
+def _state_cell(html: str, address: str) -> str:
+    match = re.search(rf'>{re.escape(address)}</a></td><td>[^<]*</td>\s*<td>([^<]*)</td>', html)
+    assert match, f"{address} not listed"
+    return match.group(1)
+
+
+def test_a_suppressed_contact_shows_suppressed_with_its_reason_and_filters(
+        client, account, monkeypatch) -> None:
+    """Bug caught: a contact whose address bounced, complained or was suppressed by hand
+    listed (and filtered) as "subscribed" although no broadcast reaches it; or the listing
+    looking each row's suppression up on its own."""
+    from chalicelib.adapters.suppression_store import DynamoSuppressionStore
+    owner = signed_in(client, account.account_id, "owner@example.com", role="owner")
+    for address in ("ok@example.org", "bounced@example.org", "complained@example.org",
+                    "Manual@Example.org", "plain@example.org"):
+        assert owner.post("/dashboard/contacts", {"email": address}).status == 303
+    suppressions = wiring.container().suppressions
+    now = datetime.now(UTC)
+    suppressions.add(account.account_id, "bounced@example.org", "bounce", "all", now)
+    suppressions.add(account.account_id, "complained@example.org", "complaint", "all", now)
+    # By hand on the suppressions page, typed in another case than the contact's.
+    assert owner.post("/dashboard/suppressions", {"email": "MANUAL@example.org",
+                                                  "scope": "marketing"}).status == 303
+    owner.post("/dashboard/contacts", {"email": "left@example.org", "unsubscribed": "on"})
+    reads = {"get_many": 0, "get": 0}
+    for name in reads:
+        original = getattr(DynamoSuppressionStore, name)
+
+        def counted(self: Any, *args: Any, _name: str = name, _original: Any = original) -> Any:
+            reads[_name] += 1
+            return _original(self, *args)
+        monkeypatch.setattr(DynamoSuppressionStore, name, counted)
+    listing = owner.get("/dashboard/contacts").text
+    assert reads == {"get_many": 1, "get": 0}, "one batched lookup for the page"
+    assert _state_cell(listing, "ok@example.org") == "subscribed"
+    assert _state_cell(listing, "bounced@example.org") == "suppressed (bounced)"
+    assert _state_cell(listing, "complained@example.org") == "suppressed (spam complaint)"
+    assert _state_cell(listing, "manual@example.org") == \
+        "suppressed (added by hand, marketing only)"
+    assert _state_cell(listing, "left@example.org") == "unsubscribed"
+    only = owner.get("/dashboard/contacts?state=suppressed").text
+    assert sorted(re.findall(r">([a-z]+@example\.org)</a>", only)) == [
+        "bounced@example.org", "complained@example.org", "manual@example.org"]
+    subscribed = owner.get("/dashboard/contacts?state=subscribed").text
+    assert sorted(re.findall(r">([a-z]+@example\.org)</a>", subscribed)) == [
+        "ok@example.org", "plain@example.org"]
+    found = owner.get("/dashboard/contacts?search=bounced%40example.org").text
+    assert "suppressed (bounced)" in found
+    contact_id = re.search(r'href="/dashboard/contacts/(ct_[^"]+)">bounced@', listing).group(1)
+    detail = owner.get(f"/dashboard/contacts/{contact_id}").text
+    assert re.search(r'id="contact-state">suppressed \(bounced\): the address is on', detail)
+    # Removed from the list: subscribed again, on the page as in the sender.
+    suppressions.remove(account.account_id, "bounced@example.org")
+    assert _state_cell(owner.get("/dashboard/contacts").text,
+                       "bounced@example.org") == "subscribed"

@@ -15,8 +15,10 @@ from chalicelib.api.dashboard.frame import Visit, page
 from chalicelib.api.dashboard.portal import PAGE_SIZE, cursor_of, model, principal
 from chalicelib.errors import NotFound, ValidationFailed
 
+# A state filter: what the store is asked for, then each contact's effective state decides.
 STATES: dict[str, dict[str, Any]] = {"subscribed": {"status": "subscribed", "unsubscribed": False},
-          "unsubscribed": {"unsubscribed": True}, "pending": {"status": "pending"}}
+          "unsubscribed": {"unsubscribed": True}, "pending": {"status": "pending"},
+          "suppressed": {}}
 CHOICES = 100  # one store page of segments, topics or templates: pickers read every page
 
 
@@ -45,6 +47,26 @@ def all_topics(visit: Visit) -> list[Any]:
     return sorted(found, key=lambda t: (t.name.casefold(), t.id))
 
 
+def effective_states(visit: Visit, contacts: list[Any]) -> dict[str, dict[str, Any]]:
+    """Each contact's state as a broadcast sees it: ``suppressed`` (with the entry's reason)
+    when its address is on the suppression list, whatever the subscription says, else
+    unsubscribed, pending or subscribed. One batched lookup for the lot (keyed hashes)."""
+    entries = visit.services.container.suppressions.entries(
+        visit.user.account_id, [c.email for c in contacts])
+    states: dict[str, dict[str, Any]] = {}
+    for c in contacts:
+        entry = entries.get(c.email)
+        # A link-unsubscribe suppresses the address too; for an unsubscribed contact that is
+        # the same fact, shown once as "unsubscribed".
+        if entry is not None and not (c.unsubscribed and entry.reason == "unsubscribe"):
+            states[c.id] = {"state": "suppressed", "reason": entry.reason,
+                            "scope": entry.scope, "since": entry.created_at}
+        else:
+            states[c.id] = {"state": "unsubscribed" if c.unsubscribed
+                            else "pending" if c.status == "pending" else "subscribed"}
+    return states
+
+
 def _text(visit: Visit, name: str) -> str | None:
     return visit.field(name).strip() or None
 
@@ -66,7 +88,7 @@ def contacts(visit: Visit) -> Response:
         return visit.redirect(f"/dashboard/contacts/{made.id}?done=created")
     chosen = {name: visit.query(name).strip() for name in ("search", "state", "segment")}
     if chosen["state"] and chosen["state"] not in STATES:
-        raise ValidationFailed("state: subscribed, unsubscribed or pending",
+        raise ValidationFailed("state: subscribed, unsubscribed, pending or suppressed",
                                details=[{"field": "state"}])
     found: Any = None
     if chosen["search"]:
@@ -79,8 +101,13 @@ def contacts(visit: Visit) -> Response:
                                      segment_id=chosen["segment"] or None,
                                      unsubscribed=state.get("unsubscribed"),
                                      status=state.get("status"))
+    states = effective_states(visit, [*listed.data, *([found] if found else [])])
+    if chosen["state"]:  # the effective state: a suppressed contact is not "subscribed"
+        listed = listed.model_copy(update={"data": [
+            c for c in listed.data if states[c.id]["state"] == chosen["state"]]})
     segments = all_segments(visit)
     return visit.render("contacts.html", page=listed, chosen=chosen, found=found,
+                        states=states,
                         segments=segments, names={s.id: s.name for s in segments},
                         cursor=cursor_of(visit),
                         keep=urlencode({k: v for k, v in chosen.items()
@@ -95,6 +122,7 @@ def _contact_page(visit: Visit, contact_id: str) -> Response:
     names = {s.id: s.name for s in segments}
     topics = container.contacts.subscriptions(account_id, contact.id).data
     return visit.render("contact.html", contact=contact, segments=segments, names=names,
+                        state=effective_states(visit, [contact])[contact.id],
                         topics=topics, done=visit.query("done"),
                         properties=json.dumps(contact.properties, indent=2, sort_keys=True))
 
