@@ -101,6 +101,10 @@ class ImportCreate(InputModel):
     on_conflict: Literal["upsert", "skip"] = Field(default="upsert", description=(
         "An address that is already a contact: upsert brings it up to date, skip leaves it "
         "(reported as skipped)."))
+    double_opt_in: DoubleOptIn | None = Field(default=None, description=(
+        "Each contact the import creates gets this confirmation email and stays pending "
+        "until its link is used (whatever the segment's setting); existing contacts keep "
+        "their state."))
 
 
 class ImportOut(OutputModel):

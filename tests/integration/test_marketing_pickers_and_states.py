@@ -100,3 +100,51 @@ def test_a_suppressed_contact_shows_suppressed_with_its_reason_and_filters(
     suppressions.remove(account.account_id, "bounced@example.org")
     assert _state_cell(owner.get("/dashboard/contacts").text,
                        "bounced@example.org") == "subscribed"
+
+
+def test_double_opt_in_per_request_from_the_page_and_the_import(
+        client, api, account, stack, drain, tmp_path) -> None:
+    """Bug caught: the page adding a contact (or importing) straight to "subscribed" when
+    the user asked for a confirmation email first, because only the segment's setting was
+    applied; or an import re-pending contacts that already exist."""
+    from tests.integration.test_marketing import (FORM, _confirm_link, drain_marketing,
+                                                  outbox)
+    owner = signed_in(client, account.account_id, "owner@example.com", role="owner")
+    plain = owner.post("/dashboard/segments", {"name": "No opt-in here"})
+    segment = re.search(r"/dashboard/segments/(seg_[A-Za-z0-9]+)", plain.location).group(1)
+    sender = f"News <news@{account.domain}>"
+    made = owner.post("/dashboard/contacts", {
+        "email": "pat@example.org", "segment_id": segment, "double_opt_in": "on",
+        "opt_in_from": sender, "opt_in_subject": "Confirm, Pat"})
+    assert made.status == 303, made.text[:500]
+    contact_id = re.search(r"/dashboard/contacts/(ct_[A-Za-z0-9]+)", made.location).group(1)
+    seen = api.get(f"/v1/contacts/{contact_id}", key=account.api_key).json
+    assert seen["status"] == "pending" and seen["opt_in"]["confirmed_at"] is None
+    assert seen["opt_in"]["key_id"].startswith("dashboard:usr")
+    assert "pending confirmation" in owner.get("/dashboard/contacts").text
+    # Without the box ticked, the same segment adds a subscribed contact.
+    owner.post("/dashboard/contacts", {"email": "sam@example.org", "segment_id": segment})
+    assert api.get("/v1/contacts/sam%40example.org", key=account.api_key).json["status"] == \
+        "subscribed"
+    missing = owner.post("/dashboard/contacts", {"email": "x@example.org",
+                                                 "double_opt_in": "on", "opt_in_from": ""})
+    assert missing.status == 422 and "from" in missing.text
+    drain()
+    link = _confirm_link(tmp_path, "pat@example.org")
+    assert api.post(link, raw="confirm=yes", headers=FORM).status_code == 200
+    confirmed = api.get(f"/v1/contacts/{contact_id}", key=account.api_key).json
+    assert confirmed["status"] == "subscribed" and confirmed["opt_in"]["confirmed_at"]
+    # The import: new contacts pending with a confirmation each, an existing one untouched.
+    started = owner.post("/dashboard/contact-imports/new", {
+        "csv": "email,first_name\nnew@example.org,New\nsam@example.org,Sam\n",
+        "double_opt_in": "on", "opt_in_from": sender})
+    assert started.status == 303
+    drain_marketing(stack, drain)
+    fresh = api.get("/v1/contacts/new%40example.org", key=account.api_key).json
+    assert fresh["status"] == "pending" and fresh["opt_in"]["source"] == "import"
+    assert api.get("/v1/contacts/sam%40example.org", key=account.api_key).json["status"] == \
+        "subscribed"
+    assert _confirm_link(tmp_path, "new@example.org")
+    mail = outbox(tmp_path)
+    assert "sam@example.org" not in mail, "an existing contact gets no confirmation"
+    assert [m["Subject"] for m in mail["pat@example.org"]] == ["Confirm, Pat"]
