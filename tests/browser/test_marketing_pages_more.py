@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -142,3 +143,11 @@ def test_a_scheduled_broadcast_is_edited_and_rescheduled_on_its_page(
     page.get_by_role("button", name="Cancel broadcast").click()
     page.wait_for_url("**?done=cancelled")
     assert page.locator("#broadcast-status").inner_text() == "cancelled"
+
+
+def test_the_scheduled_broadcast_screenshot_lands_where_docs_point(portal: Portal) -> None:
+    """Bug caught: docs/dashboard.md naming the scheduled broadcast's image while the run
+    writes none (or under another name)."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "dashboard.md").read_text()
+    assert "dashboard-broadcast-scheduled.png" in docs
+    assert (base.SHOTS / "dashboard-broadcast-scheduled.png").exists()
