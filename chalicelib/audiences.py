@@ -180,6 +180,8 @@ class AudienceService:
         record: dict[str, Any] = {"import_id": import_id, "status": "queued", "file_key": key,
                   "segment_id": request.segment_id, "key_id": principal.key_id,
                   "on_conflict": request.on_conflict,
+                  "double_opt_in": request.double_opt_in.model_dump(by_alias=True)
+                  if request.double_opt_in else None,
                   "created": 0, "updated": 0, "skipped": 0, "errors": [],
                   "created_at": iso(now), "completed_at": None}
         self._store.put_object(principal.account_id, "IMPORT", import_id, record)
@@ -240,7 +242,8 @@ class AudienceService:
                 "email": values["email"], "first_name": values.get("first_name") or None,
                 "last_name": values.get("last_name") or None, "properties": properties,
                 "unsubscribed": unsubscribed,
-                "segment_ids": [record["segment_id"]] if record.get("segment_id") else []})
+                "segment_ids": [record["segment_id"]] if record.get("segment_id") else [],
+                "double_opt_in": record.get("double_opt_in")})
         except ValidationError as err:
             first = err.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "row"

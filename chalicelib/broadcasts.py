@@ -46,8 +46,8 @@ class BroadcastStore(Protocol):
     def objects_page(self, account_id: str, kind: str, limit: int, cursor: str | None
                      ) -> tuple[list[dict[str, Any]], str | None]: ...
     def update_object(self, account_id: str, kind: str, object_id: str,
-                      fields: dict[str, Any], from_status: tuple[str, ...]
-                      ) -> dict[str, Any] | None: ...
+                      fields: dict[str, Any], from_status: tuple[str, ...],
+                      expected: dict[str, Any] | None = None) -> dict[str, Any] | None: ...
     def delete_object(self, account_id: str, kind: str, object_id: str) -> None: ...
     def get_contacts(self, account_id: str, contact_ids: list[str]) -> list[dict[str, Any]]: ...
     def members_page(self, account_id: str, segment_id: str, limit: int, cursor: str | None
@@ -117,17 +117,48 @@ class BroadcastService:
 
     def update(self, account_id: str, broadcast_id: str, request: BroadcastUpdate,
                now: datetime) -> BroadcastOut:
-        record = {**self._owned(account_id, broadcast_id),
-                  **request.model_dump(by_alias=True, exclude_unset=True),
-                  "updated_at": iso(now)}
+        """Change a draft, or a scheduled broadcast that has not started sending (its content,
+        audience, rate or send time). The write is conditional on the status, so an edit and
+        the run that starts sending cannot both win: after sending began it is a 409."""
+        given = request.model_dump(by_alias=True, exclude_unset=True)
+        moment = given.pop("scheduled_at", None)
+        if "scheduled_at" in request.model_fields_set and moment is None:
+            raise ValidationFailed("scheduled_at: a date and time; to stop a scheduled "
+                                   "broadcast, cancel it", details=[{"field": "scheduled_at"}])
+        found = self._owned(account_id, broadcast_id)
+        if moment is not None and found["status"] == "draft":
+            raise ValidationFailed(f"scheduled_at: broadcast {broadcast_id} is a draft; "
+                                   "schedule it with POST /v1/broadcasts/{id}/send",
+                                   details=[{"field": "scheduled_at"}])
+        record = {**found, **given, "updated_at": iso(now)}
         self._check(account_id, record)
-        changes = {k: record.get(k) for k in request.model_dump(by_alias=True,
-                                                                exclude_unset=True)}
+        changes: dict[str, Any] = {k: record.get(k) for k in given}
+        allowed: tuple[str, ...] = EDITABLE
+        due = None
+        if moment is not None:
+            due = max(moment, now)
+            changes.update(scheduled_at=iso(due), due_at=int(due.timestamp()))
+            allowed = ("scheduled",)
         if self._store.update_object(account_id, "BC", broadcast_id,
-                                     {**changes, "updated_at": iso(now)}, EDITABLE) is None:
-            raise Conflict(f"broadcast {broadcast_id} is {record['status']}: it can no longer "
-                           "be changed")
+                                     {**changes, "updated_at": iso(now)}, allowed) is None:
+            raise Conflict(self._too_late(account_id, broadcast_id))
+        if due is not None:  # the earlier time's queue record finds a changed time and stops
+            self._enqueue_start(account_id, broadcast_id, due, now)
         return self.get(account_id, broadcast_id)
+
+    def _too_late(self, account_id: str, broadcast_id: str) -> str:
+        status = self._owned(account_id, broadcast_id)["status"]
+        if status in ("sending", "sent"):
+            return (f"broadcast {broadcast_id} is {status}: sending already began, so it can "
+                    "no longer be changed (cancel stops what is not yet queued)")
+        return f"broadcast {broadcast_id} is {status}: it can no longer be changed"
+
+    def _enqueue_start(self, account_id: str, broadcast_id: str, due: datetime,
+                       now: datetime) -> None:
+        delay = min(int((due - now).total_seconds()), int(SQS_MAX_DELAY.total_seconds()))
+        self._jobs.enqueue(MarketingJob(kind="broadcast", account_id=account_id,
+                                        object_id=broadcast_id, due_at=int(due.timestamp())),
+                           max(0, delay))
 
     def send(self, principal: Principal, broadcast_id: str, request: BroadcastSend,
              now: datetime) -> BroadcastOut:
@@ -139,9 +170,7 @@ class BroadcastService:
                 "key_id": principal.key_id, "updated_at": iso(now)}, ("draft",)) is None:
             raise Conflict(f"broadcast {broadcast_id} is {record['status']}: only a draft can "
                            "be sent, and each broadcast is sent once")
-        delay = min(int((due - now).total_seconds()), int(SQS_MAX_DELAY.total_seconds()))
-        self._jobs.enqueue(MarketingJob(kind="broadcast", account_id=principal.account_id,
-                                        object_id=broadcast_id), max(0, delay))
+        self._enqueue_start(principal.account_id, broadcast_id, due, now)
         return self.get(principal.account_id, broadcast_id)
 
     def cancel(self, account_id: str, broadcast_id: str, now: datetime) -> BroadcastOut:
@@ -301,14 +330,21 @@ class BroadcastSender:
         record = self._store.get_object(job.account_id, "BC", job.object_id)
         if record is None or record["status"] in ("sent", "cancelled", "draft"):
             return "done"
+        if job.due_at is not None and job.due_at != int(record.get("due_at") or 0):
+            return "rescheduled"  # the new time has its own queue record
         if record["status"] == "scheduled":
             wait = int(record["due_at"]) - int(now.timestamp())
             if wait > 0:  # SQS delays 15 minutes at most: wait again
                 self._jobs.enqueue(job, min(wait, int(SQS_MAX_DELAY.total_seconds())))
                 return "waiting"
-            if self._store.update_object(job.account_id, "BC", job.object_id,
-                                         {"status": "sending"}, ("scheduled",)) is None:
+            # Conditional on the time it is due at too: an edit that lands first wins (its
+            # content is what this write returns), one that comes later gets a 409.
+            started = self._store.update_object(
+                job.account_id, "BC", job.object_id, {"status": "sending"}, ("scheduled",),
+                expected={"due_at": record["due_at"]})
+            if started is None:
                 return "done"
+            record = started
         size = min(CHUNK, int(record["rate_per_minute"]))
         ids, next_cursor = self._store.members_page(job.account_id, record["segment_id"], size,
                                                     job.cursor)

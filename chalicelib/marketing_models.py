@@ -101,6 +101,10 @@ class ImportCreate(InputModel):
     on_conflict: Literal["upsert", "skip"] = Field(default="upsert", description=(
         "An address that is already a contact: upsert brings it up to date, skip leaves it "
         "(reported as skipped)."))
+    double_opt_in: DoubleOptIn | None = Field(default=None, description=(
+        "Each contact the import creates gets this confirmation email and stays pending "
+        "until its link is used (whatever the segment's setting); existing contacts keep "
+        "their state."))
 
 
 class ImportOut(OutputModel):
@@ -203,6 +207,9 @@ class BroadcastUpdate(InputModel):
     segment_id: str | None = None
     topic_id: str | None = None
     rate_per_minute: int | None = Field(default=None, ge=1, le=60_000)
+    scheduled_at: Moment | None = Field(default=None, description=(
+        "A scheduled broadcast only: its new send time (a past time sends it now). A draft "
+        "is scheduled with POST /v1/broadcasts/{id}/send."))
 
 
 class BroadcastSend(InputModel):
@@ -261,6 +268,9 @@ class MarketingJob(BaseModel):
     account_id: str
     object_id: str  # imp_… or bc_…
     cursor: str | None = None
+    # A broadcast's send time (epoch seconds) the record was queued for: a record whose time
+    # is no longer the broadcast's (it was rescheduled) starts nothing.
+    due_at: int | None = None
 
     @field_validator("object_id")
     @classmethod

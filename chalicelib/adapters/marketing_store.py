@@ -114,14 +114,21 @@ class DynamoMarketingStore:
         self._table.delete({"pk": _pk(account_id), "sk": f"{kind}#{object_id}"})
 
     def update_object(self, account_id: str, kind: str, object_id: str,
-                      fields: dict[str, Any], from_status: tuple[str, ...]) -> Item | None:
-        """Set fields only while the object's status is one of ``from_status``."""
-        names = {"#s": "status", **{f"#f{i}": n for i, n in enumerate(fields)}}
+                      fields: dict[str, Any], from_status: tuple[str, ...],
+                      expected: dict[str, Any] | None = None) -> Item | None:
+        """Set fields only while the object's status is one of ``from_status`` (and each
+        ``expected`` attribute still has its value); the item as written, or None."""
+        names = {"#s": "status", **{f"#f{i}": n for i, n in enumerate(fields)},
+                 **{f"#e{i}": n for i, n in enumerate(expected or {})}}
         # A field set to None is removed (DynamoDB stores no null here): a cleared value.
         values: dict[str, Any] = {f":v{i}": v for i, v in enumerate(fields.values())
                                   if v is not None}
         values.update({f":s{i}": s for i, s in enumerate(from_status)})
         allowed = " OR ".join(f"#s = :s{i}" for i in range(len(from_status)))
+        if expected:
+            values.update({f":e{i}": v for i, v in enumerate(expected.values())})
+            allowed = " AND ".join([f"({allowed})",
+                                    *(f"#e{i} = :e{i}" for i in range(len(expected)))])
         sets = ", ".join(f"#f{i} = :v{i}" for i, v in enumerate(fields.values())
                          if v is not None)
         removes = ", ".join(f"#f{i}" for i, v in enumerate(fields.values()) if v is None)

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from chalice.app import Response
 
 from chalicelib.api.dashboard.frame import Visit, page
-from chalicelib.api.dashboard.marketing_pages import CHOICES, all_segments, all_topics
+from chalicelib.api.dashboard.marketing_pages import all_segments, all_topics, every
+from chalicelib.clock import iso
 from chalicelib.api.dashboard.portal import PAGE_SIZE, cursor_of, model, principal
 from chalicelib.errors import LetterboxError, ValidationFailed
 
@@ -42,7 +43,7 @@ def _compose(visit: Visit, broadcast: Any, values: dict[str, Any], *, preview: b
     shown: dict[str, Any] | None = None
     if preview:
         shown = _preview(visit, values)
-    templates = container.templates.list(account_id, CHOICES, None).data
+    templates = every(lambda limit, cursor: container.templates.list(account_id, limit, cursor))
     return visit.render("broadcast_compose.html", status=status, broadcast=broadcast,
                         values=values, segments=all_segments(visit), topics=all_topics(visit),
                         templates=templates, shown=shown, error=error,
@@ -99,7 +100,8 @@ def broadcast(visit: Visit, broadcast_id: str) -> Response:
     account_id = visit.user.account_id
     found = service.get(account_id, broadcast_id)
     if visit.request.method == "GET":
-        if found.status == "draft":
+        # A scheduled broadcast stays editable (content, audience, time) until it starts.
+        if found.status in ("draft", "scheduled") and visit.query("view") != "progress":
             return _compose(visit, found, found.model_dump(by_alias=True))
         return _progress(visit, found)
     action = visit.field("action")
@@ -111,17 +113,28 @@ def broadcast(visit: Visit, broadcast_id: str) -> Response:
         return _compose(visit, found, values, preview=True)
     from chalicelib.marketing_models import BroadcastSend, BroadcastUpdate
     # Required fields are never cleared by an empty box; optional ones are.
-    changes = {k: v for k, v in values.items()
-               if v is not None or k not in ("from", "segment_id", "rate_per_minute")}
+    changes: dict[str, Any] = {k: v for k, v in values.items()
+                               if v is not None or k not in ("from", "segment_id",
+                                                             "rate_per_minute")}
+    if found.status == "scheduled":  # a new time rides on the same conditional write
+        when = visit.field("scheduled_at").strip()
+        if action == "send":
+            changes["scheduled_at"] = iso(visit.now)
+        elif when:
+            changes["scheduled_at"] = _moment(when)
     try:
         service.update(account_id, broadcast_id, model(BroadcastUpdate, changes), visit.now)
-        if action in ("send", "schedule"):
-            when = _moment(visit.field("scheduled_at")) if action == "schedule" else None
+        if action in ("send", "schedule") and found.status == "draft":
+            at = _moment(visit.field("scheduled_at")) if action == "schedule" else None
             service.send(principal(visit), broadcast_id,
-                         model(BroadcastSend, {"scheduled_at": when}), visit.now)
+                         model(BroadcastSend, {"scheduled_at": at}), visit.now)
             return visit.redirect(f"/dashboard/broadcasts/{broadcast_id}?done={action}")
     except ValidationFailed as err:
         return _compose(visit, found, values, error=err.message, status=err.status)
+    if found.status == "scheduled":
+        done = "send" if action == "send" else "rescheduled"
+        return visit.redirect(f"/dashboard/broadcasts/{broadcast_id}?done={done}"
+                              + ("&view=progress" if action == "send" else ""))
     return visit.redirect(f"/dashboard/broadcasts/{broadcast_id}?done=saved")
 
 

@@ -5,6 +5,7 @@ pages only turn forms into the API's own models."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -14,19 +15,65 @@ from chalicelib.api.dashboard.frame import Visit, page
 from chalicelib.api.dashboard.portal import PAGE_SIZE, cursor_of, model, principal
 from chalicelib.errors import NotFound, ValidationFailed
 
+# A state filter: what the store is asked for, then each contact's effective state decides.
 STATES: dict[str, dict[str, Any]] = {"subscribed": {"status": "subscribed", "unsubscribed": False},
-          "unsubscribed": {"unsubscribed": True}, "pending": {"status": "pending"}}
-CHOICES = 100  # segments, topics and templates offered in a select: the first hundred
+          "unsubscribed": {"unsubscribed": True}, "pending": {"status": "pending"},
+          "suppressed": {}}
+CHOICES = 100  # one store page of segments, topics or templates: pickers read every page
+
+
+def every(fetch: Callable[[int, str | None], Any]) -> list[Any]:
+    """Every item of a paged listing (``fetch(limit, cursor)``), a store page at a time, so
+    a picker offers all of an account's segments or topics, not the first hundred."""
+    found: list[Any] = []
+    cursor: str | None = None
+    while True:
+        listed = fetch(CHOICES, cursor)
+        found += listed.data
+        if not listed.has_more or not listed.next_cursor:
+            return found
+        cursor = listed.next_cursor
 
 
 def all_segments(visit: Visit) -> list[Any]:
-    return list(visit.services.container.audiences.segments(visit.user.account_id, CHOICES,
-                                                            None).data)
+    audiences, account_id = visit.services.container.audiences, visit.user.account_id
+    found = every(lambda limit, cursor: audiences.segments(account_id, limit, cursor))
+    return sorted(found, key=lambda s: (s.name.casefold(), s.id))
 
 
 def all_topics(visit: Visit) -> list[Any]:
-    return list(visit.services.container.audiences.topics(visit.user.account_id, CHOICES,
-                                                          None).data)
+    audiences, account_id = visit.services.container.audiences, visit.user.account_id
+    found = every(lambda limit, cursor: audiences.topics(account_id, limit, cursor))
+    return sorted(found, key=lambda t: (t.name.casefold(), t.id))
+
+
+def effective_states(visit: Visit, contacts: list[Any]) -> dict[str, dict[str, Any]]:
+    """Each contact's state as a broadcast sees it: ``suppressed`` (with the entry's reason)
+    when its address is on the suppression list, whatever the subscription says, else
+    unsubscribed, pending or subscribed. One batched lookup for the lot (keyed hashes)."""
+    entries = visit.services.container.suppressions.entries(
+        visit.user.account_id, [c.email for c in contacts])
+    states: dict[str, dict[str, Any]] = {}
+    for c in contacts:
+        entry = entries.get(c.email)
+        # A link-unsubscribe suppresses the address too; for an unsubscribed contact that is
+        # the same fact, shown once as "unsubscribed".
+        if entry is not None and not (c.unsubscribed and entry.reason == "unsubscribe"):
+            states[c.id] = {"state": "suppressed", "reason": entry.reason,
+                            "scope": entry.scope, "since": entry.created_at}
+        else:
+            states[c.id] = {"state": "unsubscribed" if c.unsubscribed
+                            else "pending" if c.status == "pending" else "subscribed"}
+    return states
+
+
+def opt_in_of(visit: Visit) -> dict[str, Any] | None:
+    """The form's "confirm by email first" choice, as the API's ``double_opt_in``."""
+    if visit.field("double_opt_in") != "on":
+        return None
+    subject = visit.field("opt_in_subject").strip()
+    return {"from": visit.field("opt_in_from").strip(), **({"subject": subject} if subject
+                                                             else {})}
 
 
 def _text(visit: Visit, name: str) -> str | None:
@@ -45,12 +92,14 @@ def contacts(visit: Visit) -> Response:
         request = model(ContactCreate, {
             "email": visit.field("email").strip(), "first_name": _text(visit, "first_name"),
             "last_name": _text(visit, "last_name"), "segment_ids": [segment] if segment else [],
-            "unsubscribed": visit.field("unsubscribed") == "on"})
+            "unsubscribed": visit.field("unsubscribed") == "on",
+            # Per request, whatever the segment says: the confirmation email goes first.
+            "double_opt_in": opt_in_of(visit)})
         made = container.contacts.create(principal(visit), request, visit.now)
         return visit.redirect(f"/dashboard/contacts/{made.id}?done=created")
     chosen = {name: visit.query(name).strip() for name in ("search", "state", "segment")}
     if chosen["state"] and chosen["state"] not in STATES:
-        raise ValidationFailed("state: subscribed, unsubscribed or pending",
+        raise ValidationFailed("state: subscribed, unsubscribed, pending or suppressed",
                                details=[{"field": "state"}])
     found: Any = None
     if chosen["search"]:
@@ -63,8 +112,13 @@ def contacts(visit: Visit) -> Response:
                                      segment_id=chosen["segment"] or None,
                                      unsubscribed=state.get("unsubscribed"),
                                      status=state.get("status"))
+    states = effective_states(visit, [*listed.data, *([found] if found else [])])
+    if chosen["state"]:  # the effective state: a suppressed contact is not "subscribed"
+        listed = listed.model_copy(update={"data": [
+            c for c in listed.data if states[c.id]["state"] == chosen["state"]]})
     segments = all_segments(visit)
     return visit.render("contacts.html", page=listed, chosen=chosen, found=found,
+                        states=states,
                         segments=segments, names={s.id: s.name for s in segments},
                         cursor=cursor_of(visit),
                         keep=urlencode({k: v for k, v in chosen.items()
@@ -77,11 +131,9 @@ def _contact_page(visit: Visit, contact_id: str) -> Response:
     contact = container.contacts.get(account_id, contact_id)
     segments = all_segments(visit)
     names = {s.id: s.name for s in segments}
-    for segment_id in contact.segment_ids:
-        if segment_id not in names:  # beyond the select's first hundred
-            names[segment_id] = container.audiences.segment(account_id, segment_id).name
     topics = container.contacts.subscriptions(account_id, contact.id).data
     return visit.render("contact.html", contact=contact, segments=segments, names=names,
+                        state=effective_states(visit, [contact])[contact.id],
                         topics=topics, done=visit.query("done"),
                         properties=json.dumps(contact.properties, indent=2, sort_keys=True))
 
@@ -150,7 +202,8 @@ def new_import(visit: Visit) -> Response:
         return visit.render("contact_import_new.html", segments=all_segments(visit))
     from chalicelib.marketing_models import ImportCreate
     request = model(ImportCreate, {"csv": visit.field("csv"),
-                                   "segment_id": visit.field("segment_id") or None})
+                                   "segment_id": visit.field("segment_id") or None,
+                                   "double_opt_in": opt_in_of(visit)})
     started = visit.services.container.audiences.start_import(principal(visit), request,
                                                               visit.now)
     return visit.redirect(f"/dashboard/contact-imports/{started.id}")
@@ -171,10 +224,8 @@ def segments(visit: Visit) -> Response:
     if visit.request.method == "POST":
         from chalicelib.marketing_models import SegmentCreate
         data: dict[str, Any] = {"name": visit.field("name").strip()}
-        if visit.field("double_opt_in") == "on":
-            data["double_opt_in"] = {"from": visit.field("opt_in_from").strip(),
-                                     **({"subject": visit.field("opt_in_subject").strip()}
-                                        if visit.field("opt_in_subject").strip() else {})}
+        if opt_in_of(visit):
+            data["double_opt_in"] = opt_in_of(visit)
         made = audiences.create_segment(visit.user.account_id, model(SegmentCreate, data),
                                         visit.now)
         return visit.redirect(f"/dashboard/segments/{made.id}?done=created")
