@@ -56,7 +56,8 @@ if TYPE_CHECKING:
     from chalicelib.webhooks import WebhookDeliverer, WebhookService
     from chalicelib.adapters.marketing_store import DynamoMarketingStore
     from chalicelib.audiences import AudienceService
-    from chalicelib.broadcasts import BroadcastSender, BroadcastService
+    from chalicelib.broadcast_sender import BroadcastSender
+    from chalicelib.broadcasts import BroadcastService
     from chalicelib.contacts import ContactService
     from chalicelib.preferences import PreferenceService
 
@@ -483,7 +484,7 @@ class Container:
 
     @cached_property
     def broadcast_sender(self) -> BroadcastSender:
-        from chalicelib.broadcasts import BroadcastSender
+        from chalicelib.broadcast_sender import BroadcastSender
         tokens, base_url = self.tokens, self.settings.public_base_url
 
         def unsubscribe_url(account_id: str, broadcast_id: str, address: str) -> str:

@@ -276,7 +276,7 @@ def test_interrupted_broadcast_resumes_and_completes_without_duplicates(
     of the chunk it was killed in."""
     from chalicelib import wiring
     from chalicelib.accounts import Principal
-    from chalicelib.broadcasts import BroadcastSender
+    from chalicelib.broadcast_sender import BroadcastSender
     from chalicelib.marketing_models import MarketingJob
     rows = "\n".join(["email,first_name"] + [f"r{i:03}@example.org,R{i}" for i in range(230)])
     api.post("/v1/contact-imports", {"csv": rows, "segment_id": segment}, key=account.api_key)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.broadcasts import BroadcastService, _ineligible, chunk_delay
+from chalicelib.broadcast_sender import _ineligible, chunk_delay
+from chalicelib.broadcasts import BroadcastService
 
 TOPIC = {"topic_id": "top_1", "default": "opt_in"}
 
