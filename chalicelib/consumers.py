@@ -14,7 +14,8 @@ from chalicelib.account_models import PrivacyJob
 from chalicelib.email_models import OffloadPointer, SendCommand
 from chalicelib.letter_models import LetterJob
 from chalicelib.marketing_models import MarketingJob
-from chalicelib.models import WebhookDelivery, address_of
+from chalicelib.models import address_of
+from chalicelib.webhook_models import WebhookDelivery
 from chalicelib.observability import logger, metrics
 from chalicelib.send import SCHEDULE_SHARDS
 from chalicelib.sqs_batches import Backoff, consume, consume_batch

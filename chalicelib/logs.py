@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from chalicelib.accounts import Principal
 from chalicelib.errors import ValidationFailed
 from chalicelib.ids import id_bound
-from chalicelib.models import (EmailPage, EmailSummary, EventPage, EventRecord, Stats, StatsDay,
-                               address_of)
+from chalicelib.log_models import EmailPage, EmailSummary, EventPage, EventRecord, Stats, StatsDay
+from chalicelib.models import address_of
 
 RATES = {"delivery_rate": ("delivered", "sent"), "bounce_rate": ("bounced", "sent"),
          "complaint_rate": ("complained", "sent"), "open_rate": ("opened", "delivered"),

@@ -1,4 +1,8 @@
-"""API and queue models: pydantic at every boundary, ``extra="forbid"`` on input."""
+"""API models: pydantic at every boundary, ``extra="forbid"`` on input.
+
+The shared bases and mailbox types, then domains, SMTP credentials, suppressions and
+templates; each other capability's models live beside it in ``*_models.py`` (emails,
+logs, webhooks, letters, accounts, marketing, Resend)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from chalicelib.validation import FieldError as FieldError
 from chalicelib.validation import error_fields as error_fields
-from chalicelib.vocabulary import WEBHOOK_EVENT_TYPES
 
 MAX_RECIPIENTS = 50
 
@@ -279,122 +282,3 @@ class TemplatePage(OutputModel):
 class WebhookAck(OutputModel):
     recorded: int | None = None
     subscription: str | None = None
-
-
-# Logs and stats (SPEC §6)
-
-class EmailSummary(OutputModel):
-    id: str
-    from_: str = Field(alias="from")
-    to: list[str]
-    subject: str | None = None
-    status: str
-    stream: str = "transactional"
-    tags: list[dict[str, str]] = Field(default_factory=list)
-    created_at: str
-    updated_at: str
-
-
-class EmailPage(OutputModel):
-    data: list[EmailSummary]
-    has_more: bool
-    next_cursor: str | None = None
-
-
-class EventRecord(OutputModel):
-    id: str
-    email_id: str | None = None
-    type: str
-    timestamp: str
-    recipient: str | None = None
-    tags: list[dict[str, str]] = Field(default_factory=list)
-    metadata: dict[str, str] = Field(default_factory=dict)
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
-class EventPage(OutputModel):
-    data: list[EventRecord]
-    has_more: bool
-    next_cursor: str | None = None
-
-
-class StatsDay(OutputModel):
-    date: str
-    counts: dict[str, int]
-
-
-class Stats(OutputModel):
-    from_: str = Field(alias="from")
-    to: str
-    days: list[StatsDay]
-    totals: dict[str, int]
-    rates: dict[str, float | None] = Field(
-        description="delivery, bounce and complaint per sent; open and click per delivered.")
-
-
-# Customer webhooks (SPEC §6)
-
-# Subscribable event types: one list, in the event vocabulary (the dashboard reads it too).
-EVENT_TYPES = WEBHOOK_EVENT_TYPES
-
-
-class WebhookCreate(InputModel):
-    url: str = Field(max_length=2048, description="https URL (local mode: http://127.0.0.1)")
-    event_types: list[str] = Field(default_factory=lambda: ["*"],
-                                   description="Event types to receive, or ['*'].")
-    description: str | None = Field(default=None, max_length=200)
-
-
-class WebhookUpdate(PatchModel):
-    NULLABLE = frozenset({"description"})
-
-    url: str | None = Field(default=None, max_length=2048)
-    event_types: list[str] | None = None
-    description: str | None = Field(default=None, max_length=200)
-    enabled: bool | None = Field(default=None, description="true re-enables a disabled one.")
-
-
-class WebhookOut(OutputModel):
-    id: str
-    url: str
-    event_types: list[str]
-    description: str | None = None
-    status: Literal["enabled", "disabled"]
-    disabled_reason: str | None = None
-    created_at: str
-
-
-class WebhookWithSecret(WebhookOut):
-    secret: str = Field(description="whsec_…: shown once; verify signatures with it.")
-
-
-class WebhookList(OutputModel):
-    data: list[WebhookOut]
-
-
-class WebhookAttemptOut(OutputModel):
-    id: str
-    event_id: str
-    attempt: int
-    status_code: int | None = None
-    ok: bool
-    error: str | None = None
-    duration_ms: int
-    timestamp: str
-
-
-class WebhookAttemptList(OutputModel):
-    data: list[WebhookAttemptOut]
-
-
-class WebhookDelivery(BaseModel):
-    """On the webhook queue: one event for one endpoint, and which try this is."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    account_id: str
-    webhook_id: str
-    event_id: str
-    payload: dict[str, Any]
-    attempt: int = 1
-    due_at: int = 0

@@ -33,9 +33,9 @@ from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.ids import has_prefix, new_id
 from chalicelib.vocabulary import SQS_MAX_DELAY as QUEUE_MAX_DELAY
 from chalicelib.vocabulary import Event
-from chalicelib.models import (EVENT_TYPES, WebhookAttemptList, WebhookAttemptOut, WebhookCreate,
-                               WebhookDelivery, WebhookList, WebhookOut, WebhookUpdate,
-                               WebhookWithSecret)
+from chalicelib.webhook_models import (EVENT_TYPES, WebhookAttemptList, WebhookAttemptOut,
+                                       WebhookCreate, WebhookDelivery, WebhookList, WebhookOut,
+                                       WebhookUpdate, WebhookWithSecret)
 
 # Seconds after a failure before the next try: 8 tries over about 27.6 hours.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)

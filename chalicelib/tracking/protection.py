@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib.models import StatsDay
+from chalicelib.log_models import StatsDay
 from chalicelib.observability import logger, metrics
 from chalicelib.vocabulary import EmailEventType, Event
 

@@ -217,7 +217,7 @@ def test_webhook_filter_is_the_ticked_boxes_of_the_one_vocabulary(
     """Bug caught: filter boxes that are a copy of the event list (a type the API takes but
     the page cannot tick, or the reverse), a stored filter that differs from the ticked boxes,
     or an empty filter silently taken as "all events"."""
-    from chalicelib.models import EVENT_TYPES
+    from chalicelib.webhook_models import EVENT_TYPES
     owner = signed_in(client, account.account_id, "owner@example.com")
 
     def boxes(text: str) -> dict[str, bool]:
@@ -398,7 +398,7 @@ def test_the_overview_warns_before_a_pause(client: Any, account: Any,
     from datetime import date
 
     from chalicelib import wiring
-    from chalicelib.models import StatsDay
+    from chalicelib.log_models import StatsDay
     today = date.today().isoformat()
     logs = wiring.container().logs
     monkeypatch.setattr(logs, "daily_counts", lambda account_id, first, last: [

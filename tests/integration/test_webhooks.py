@@ -15,7 +15,7 @@ from standardwebhooks import Webhook
 import app as app_module
 from chalicelib import wiring
 from chalicelib.adapters.webhook_http import BlockedDestination, PinnedPoster
-from chalicelib.models import WebhookDelivery
+from chalicelib.webhook_models import WebhookDelivery
 from chalicelib.webhooks import RETRY_SCHEDULE
 from letterbox.local.pump import drain_once
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.adapters.message_store import stat_counts
-from chalicelib.models import StatsDay
+from chalicelib.log_models import StatsDay
 from chalicelib.tracking.protection import AccountProtection
 from chalicelib.vocabulary import EmailEventType, Event
 

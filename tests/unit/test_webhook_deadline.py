@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.webhook_http import PinnedPoster, PostResult
-from chalicelib.models import WebhookDelivery
+from chalicelib.webhook_models import WebhookDelivery
 from chalicelib.webhooks import POST_DEADLINE_SECONDS, SLOW_STRIKES, WebhookDeliverer
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

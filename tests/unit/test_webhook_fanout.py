@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib.accounts import Principal
-from chalicelib.models import WebhookCreate
+from chalicelib.webhook_models import WebhookCreate
 from chalicelib.webhooks import WebhookService
 
 

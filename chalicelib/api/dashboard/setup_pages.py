@@ -144,7 +144,7 @@ def webhooks(visit: Visit) -> Response:
     created = None
     if visit.request.method == "POST":
         _need_admin(visit)
-        from chalicelib.models import WebhookCreate
+        from chalicelib.webhook_models import WebhookCreate
         request = model(WebhookCreate, {"url": visit.field("url").strip(),
                                         "event_types": _event_types(visit),
                                         "description": visit.field("description") or None})
@@ -184,7 +184,7 @@ def webhook_rotate(visit: Visit, webhook_id: str) -> Response:
 
 @page("/dashboard/webhooks/{webhook_id}/update", ("POST",), role="admin")
 def webhook_update(visit: Visit, webhook_id: str) -> Response:
-    from chalicelib.models import WebhookUpdate
+    from chalicelib.webhook_models import WebhookUpdate
     fields: dict[str, object]
     if visit.field("enabled") in ("true", "false"):  # the disable / re-enable button
         fields = {"enabled": visit.field("enabled") == "true"}

@@ -178,7 +178,7 @@ def create_webhook(call: Call) -> Response:
     fields = _hook_fields(object_body(call))
     fields.pop("enabled", None)
     created = wiring.container().webhooks.create(
-        call.account, validate("models:WebhookCreate", fields), utcnow(), scheme="svix")
+        call.account, validate("webhook_models:WebhookCreate", fields), utcnow(), scheme="svix")
     return ok({"object": "webhook", "id": created.id, "signing_secret": created.secret}, 201)
 
 
@@ -200,8 +200,8 @@ def get_webhook(call: Call, webhook_id: str) -> Response:
                responses={200: "resend_models:ResendObject", 404: ERR, 422: ERR}, tags=TAGS)
 def update_webhook(call: Call, webhook_id: str) -> Response:
     data = object_body(call)
-    wiring.container().webhooks.update(call.account, webhook_id,
-                                       validate("models:WebhookUpdate", _hook_fields(data)))
+    wiring.container().webhooks.update(
+        call.account, webhook_id, validate("webhook_models:WebhookUpdate", _hook_fields(data)))
     return ok({"object": "webhook", "id": webhook_id})
 
 
