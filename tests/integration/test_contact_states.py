@@ -156,3 +156,16 @@ def test_resend_sdk_sees_a_suppressed_contact_unsubscribed(sdk, api, account,  #
     assert resend.Contacts.get(email="ok@example.org")["unsubscribed"] is False
     wiring.container().suppressions.remove(account.account_id, "bounced@example.org")
     assert resend.Contacts.get(id=got["id"])["unsubscribed"] is False
+
+
+def test_openapi_describes_the_state_and_its_filter(api) -> None:
+    """Bug caught: a generated client (built from /v1/openapi.json) not knowing ``state``,
+    ``suppressed`` or the ``?state=`` filter, so its users cannot read or ask for them."""
+    document = api.get("/v1/openapi.json").json
+    schemas = document["components"]["schemas"]
+    contact = schemas["ContactOut"]["properties"]
+    assert contact["state"]["enum"] == ["subscribed", "pending", "unsubscribed", "suppressed"]
+    assert "suppressed" in contact and "ContactSuppression" in schemas
+    assert set(schemas["ContactSuppression"]["properties"]) == {"reason", "scope", "since"}
+    listing = document["paths"]["/v1/contacts"]["get"]
+    assert "state" in {p["name"] for p in listing["parameters"] if p["in"] == "query"}
