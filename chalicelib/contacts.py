@@ -21,10 +21,11 @@ from chalicelib.email_models import SendEmailRequest
 from chalicelib.errors import (Conflict, LetterboxError, NotFound, RetryableFailure,
                                ValidationFailed)
 from chalicelib.ids import has_prefix, new_id
-from chalicelib.marketing_models import (ContactCreate, ContactOut, ContactPage, ContactUpdate,
-                                         DoubleOptIn, OptInProof, SubscriptionChange,
-                                         SubscriptionList, SubscriptionOut)
-from chalicelib.models import address_of
+from chalicelib.marketing_models import (ContactCreate, ContactOut, ContactPage,
+                                         ContactSuppression, ContactUpdate, DoubleOptIn,
+                                         OptInProof, SubscriptionChange, SubscriptionList,
+                                         SubscriptionOut)
+from chalicelib.models import SuppressionOut, address_of
 from chalicelib.templates import render
 from chalicelib.vocabulary import ContactEventType, Event
 
@@ -47,6 +48,10 @@ class MarketingStore(Protocol):
     def all_objects(self, account_id: str, kind: str) -> list[dict[str, Any]]: ...
     def add_member(self, account_id: str, segment_id: str, contact_id: str) -> None: ...
     def remove_member(self, account_id: str, segment_id: str, contact_id: str) -> None: ...
+
+
+class SuppressionLookup(Protocol):
+    def entries(self, account_id: str, addresses: list[str]) -> dict[str, SuppressionOut]: ...
 
 
 class LinkSigner(Protocol):
@@ -87,10 +92,34 @@ def contact_out(record: dict[str, Any]) -> ContactOut:
                       first_name=record.get("first_name"), last_name=record.get("last_name"),
                       properties=record.get("properties") or {},
                       unsubscribed=bool(record.get("unsubscribed")), status=record["status"],
+                      state=("unsubscribed" if record.get("unsubscribed")
+                             else "pending" if record["status"] == "pending" else "subscribed"),
                       segment_ids=record.get("segment_ids") or [],
                       topics=record.get("topics") or {},
                       opt_in=OptInProof.model_validate(proof) if proof else None,
                       created_at=record["created_at"], updated_at=record["updated_at"])
+
+
+def with_states(suppressions: SuppressionLookup, account_id: str,
+                contacts: list[ContactOut]) -> list[ContactOut]:
+    """The contacts with their effective state: ``suppressed`` (and the entry) when the
+    address is on the account's suppression list, whatever the subscription says. One
+    batched lookup by keyed hash for the lot, never one read per contact."""
+    if not contacts:
+        return []
+    entries = suppressions.entries(account_id, [c.email for c in contacts])
+    stated = []
+    for contact in contacts:
+        entry = entries.get(contact.email)
+        # A link-unsubscribe suppresses the address too: for an unsubscribed contact that is
+        # the same fact, shown once as "unsubscribed" (as on the dashboard).
+        if entry is None or (contact.unsubscribed and entry.reason == "unsubscribe"):
+            stated.append(contact)
+            continue
+        stated.append(contact.model_copy(update={
+            "state": "suppressed", "suppressed": ContactSuppression(
+                reason=entry.reason, scope=entry.scope, since=entry.created_at)}))
+    return stated
 
 
 class ContactService:

@@ -71,6 +71,18 @@ class OptInProof(OutputModel):
     confirmed_at: str | None = None
 
 
+ContactState = Literal["subscribed", "pending", "unsubscribed", "suppressed"]
+
+
+class ContactSuppression(OutputModel):
+    """Why a contact's address gets no marketing mail although its subscription may say so."""
+
+    reason: Literal["manual", "bounce", "complaint", "unsubscribe", "erasure"]
+    scope: Literal["all", "marketing"] = Field(description=(
+        "all: no mail at all; marketing: transactional mail still goes."))
+    since: str = Field(description="When the address was put on the suppression list.")
+
+
 class ContactOut(OutputModel):
     id: str
     email: str
@@ -78,7 +90,14 @@ class ContactOut(OutputModel):
     last_name: str | None = None
     properties: dict[str, PropertyValue]
     unsubscribed: bool
-    status: Literal["subscribed", "pending"]
+    status: Literal["subscribed", "pending"] = Field(description=(
+        "The stored double opt-in state; ``state`` says whether a broadcast reaches it."))
+    state: ContactState = Field(description=(
+        "The effective state, as a broadcast sees it: suppressed (its address is on the "
+        "suppression list, whatever the subscription says), else unsubscribed, pending or "
+        "subscribed. Only a subscribed contact gets broadcasts."))
+    suppressed: ContactSuppression | None = Field(default=None, description=(
+        "The suppression entry when ``state`` is suppressed."))
     segment_ids: list[str]
     topics: dict[str, Literal["opt_in", "opt_out"]] = Field(
         description="Explicit choices only; other topics follow their default.")

@@ -262,9 +262,12 @@ def _property_type(value: Any) -> str:
 
 
 def contact_object(contact: dict[str, Any]) -> dict[str, Any]:
+    # Resend's contact has one delivery flag, ``unsubscribed`` (its SDK knows no other): a
+    # suppressed address gets no broadcast, so it reads as unsubscribed there.
     return {"object": "contact", "id": contact["id"], "email": contact["email"],
             "first_name": contact.get("first_name"), "last_name": contact.get("last_name"),
-            "created_at": contact["created_at"], "unsubscribed": contact["unsubscribed"],
+            "created_at": contact["created_at"],
+            "unsubscribed": contact["unsubscribed"] or contact.get("state") == "suppressed",
             "properties": {k: {"value": v, "type": _property_type(v)}
                            for k, v in (contact.get("properties") or {}).items()}}
 

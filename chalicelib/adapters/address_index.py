@@ -20,8 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.adapters.dynamo import (ConditionFailed, DynamoTable, Item, Key,
-                                        _decode_cursor, _encode_cursor, from_wire, to_wire)
+from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item, Key, from_wire, to_wire
+from chalicelib.adapters.dynamo_pages import decode_cursor, encode_cursor
 from chalicelib.models import address_of
 from chalicelib.retention import DataClass
 
@@ -72,11 +72,11 @@ class AddressIndex:
             "KeyConditionExpression": "gsi3pk = :pk",
             "ExpressionAttributeValues": to_wire({":pk": pk})}
         if cursor:
-            request["ExclusiveStartKey"] = to_wire(_decode_cursor(cursor, "gsi3pk", pk,
-                                                                  "gsi3sk", "EM#"))
+            request["ExclusiveStartKey"] = to_wire(decode_cursor(cursor, "gsi3pk", pk,
+                                                                 "gsi3sk", "EM#"))
         items, last = self._table.raw_page(request)
         keys = [{"pk": i["pk"], "sk": i["sk"], "message_id": i["gsi3sk"][3:]} for i in items]
-        return keys, (_encode_cursor(from_wire(last)) if last else None)
+        return keys, (encode_cursor(from_wire(last)) if last else None)
 
     # The backfill of messages written before the index.
 

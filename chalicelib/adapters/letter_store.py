@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, Item
-from chalicelib.adapters.message_store import EventStore
+from chalicelib.adapters.event_store import EventStore
 from chalicelib.clock import iso
 from chalicelib.ports import Claim
 from chalicelib.retention import RULES, DataClass, expiry_bucket

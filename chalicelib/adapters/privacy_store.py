@@ -9,8 +9,8 @@ from typing import Any
 
 from chalicelib.adapters.dynamo import DynamoTable, Item, Key, to_wire
 from chalicelib.adapters.email_listing import EmailListing
-from chalicelib.adapters.message_store import (account_partitions, is_own_partition,
-                                               legacy_partitions, message_partition)
+from chalicelib.adapters.message_keys import (account_partitions, is_own_partition,
+                                              legacy_partitions, message_partition)
 from chalicelib.errors import ValidationFailed
 from chalicelib.retention import DataClass
 

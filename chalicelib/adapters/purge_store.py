@@ -10,8 +10,8 @@ from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, DynamoTable, Item, Key, to_wire
 from chalicelib.adapters.email_listing import EmailListing
-from chalicelib.adapters.message_store import (account_partitions, event_listing,
-                                               is_own_partition)
+from chalicelib.adapters.message_keys import (account_partitions, event_listing,
+                                              is_own_partition)
 from chalicelib.retention import DataClass, expiry_bucket, expiry_buckets
 
 SYSTEM = "SYSTEM"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.message_store import legacy_partitions, message_partition
+from chalicelib.adapters.message_keys import legacy_partitions, message_partition
 from tests.integration.test_sending_api import _email
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.adapters.message_store import message_partition
+from chalicelib.adapters.message_keys import message_partition
 from chalicelib.clock import iso
 from tests.integration.test_sending_api import _email
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib.adapters.message_store import stat_counts
+from chalicelib.adapters.event_store import stat_counts
 from chalicelib.log_models import StatsDay
 from chalicelib.tracking.protection import AccountProtection
 from chalicelib.vocabulary import EmailEventType, Event

@@ -13,7 +13,9 @@ from chalice.app import Response
 
 from chalicelib.api.dashboard.frame import Visit, page
 from chalicelib.api.dashboard.portal import PAGE_SIZE, cursor_of, model, principal
+from chalicelib.contacts import with_states
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.marketing_models import ContactOut
 
 # A state filter: what the store is asked for, then each contact's effective state decides.
 STATES: dict[str, dict[str, Any]] = {"subscribed": {"status": "subscribed", "unsubscribed": False},
@@ -47,24 +49,13 @@ def all_topics(visit: Visit) -> list[Any]:
     return sorted(found, key=lambda t: (t.name.casefold(), t.id))
 
 
-def effective_states(visit: Visit, contacts: list[Any]) -> dict[str, dict[str, Any]]:
-    """Each contact's state as a broadcast sees it: ``suppressed`` (with the entry's reason)
-    when its address is on the suppression list, whatever the subscription says, else
-    unsubscribed, pending or subscribed. One batched lookup for the lot (keyed hashes)."""
-    entries = visit.services.container.suppressions.entries(
-        visit.user.account_id, [c.email for c in contacts])
-    states: dict[str, dict[str, Any]] = {}
-    for c in contacts:
-        entry = entries.get(c.email)
-        # A link-unsubscribe suppresses the address too; for an unsubscribed contact that is
-        # the same fact, shown once as "unsubscribed".
-        if entry is not None and not (c.unsubscribed and entry.reason == "unsubscribe"):
-            states[c.id] = {"state": "suppressed", "reason": entry.reason,
-                            "scope": entry.scope, "since": entry.created_at}
-        else:
-            states[c.id] = {"state": "unsubscribed" if c.unsubscribed
-                            else "pending" if c.status == "pending" else "subscribed"}
-    return states
+def effective_states(visit: Visit, contacts: list[ContactOut]) -> dict[str, dict[str, Any]]:
+    """Each contact's state as a broadcast sees it (``contacts.with_states``, the API's own
+    rule and its one batched suppression lookup), with the entry's reason when suppressed."""
+    stated = with_states(visit.services.container.suppressions, visit.user.account_id,
+                         contacts)
+    return {c.id: {"state": c.state, **(c.suppressed.model_dump() if c.suppressed else {})}
+            for c in stated}
 
 
 def opt_in_of(visit: Visit) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ from chalicelib.api.routes import blueprint_api
 from chalicelib.api.routes.pages import recipient_page
 from chalicelib.api.web import Call, ERROR
 from chalicelib.clock import utcnow
+from chalicelib.contacts import with_states
 from chalicelib.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ api = blueprint_api(__name__)
 TAGS = ("contacts",)
 M = "marketing_models:"
 FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]
+STATES = ("subscribed", "pending", "unsubscribed", "suppressed")
 
 
 def _flag(call: Call, name: str) -> bool | None:
@@ -35,38 +37,58 @@ def _flag(call: Call, name: str) -> bool | None:
     return raw == "true"
 
 
+def _stated(account_id: str, contact: ContactOut) -> ContactOut:
+    return with_states(wiring.container().suppressions, account_id, [contact])[0]
+
+
+def _stated_page(account_id: str, page: ContactPage, state: str | None = None) -> ContactPage:
+    """The page with each contact's effective state (one suppression lookup for the page),
+    kept to one state if asked (within the page: it may come back short)."""
+    stated = with_states(wiring.container().suppressions, account_id, page.data)
+    return page.model_copy(update={"data": [c for c in stated
+                                            if state is None or c.state == state]})
+
+
 @api.operation("POST", "/v1/contacts", summary="Create a contact (optionally double opt-in)",
                body=M + "ContactCreate", responses={201: M + "ContactOut", 409: ERROR,
                                                     422: ERROR}, tags=TAGS, idempotent=True)
 def create_contact(call: Call) -> ContactOut:
-    return wiring.container().contacts.create(call.account, call.body, utcnow())
+    return _stated(call.account.account_id,
+                   wiring.container().contacts.create(call.account, call.body, utcnow()))
 
 
-@api.operation("GET", "/v1/contacts", summary="List contacts (segment_id, unsubscribed, status)",
+@api.operation("GET", "/v1/contacts", summary="List contacts (segment_id, unsubscribed, status, "
+               "state: subscribed, pending, unsubscribed or suppressed)",
                responses={200: M + "ContactPage", 422: ERROR}, tags=TAGS)
 def list_contacts(call: Call) -> ContactPage:
-    status = call.query("status")
+    status, state = call.query("status"), call.query("state")
     if status not in (None, "pending", "subscribed"):
         raise ValidationFailed("status must be pending or subscribed",
                                details=[{"field": "status"}])
-    return wiring.container().contacts.list(
-        call.account.account_id, call.query_int("limit", 50, 1, 100), call.query("cursor"),
+    if state not in (None, *STATES):
+        raise ValidationFailed("state must be subscribed, pending, unsubscribed or suppressed",
+                               details=[{"field": "state"}])
+    account_id = call.account.account_id
+    return _stated_page(account_id, wiring.container().contacts.list(
+        account_id, call.query_int("limit", 50, 1, 100), call.query("cursor"),
         segment_id=call.query("segment_id"), unsubscribed=_flag(call, "unsubscribed"),
-        status=status)
+        status=status), state)
 
 
 @api.operation("GET", "/v1/contacts/{contact}", summary="A contact, by id or address",
                responses={200: M + "ContactOut", 404: ERROR}, tags=TAGS)
 def get_contact(call: Call, contact: str) -> ContactOut:
-    return wiring.container().contacts.get(call.account.account_id, unquote(contact))
+    account_id = call.account.account_id
+    return _stated(account_id, wiring.container().contacts.get(account_id, unquote(contact)))
 
 
 @api.operation("PATCH", "/v1/contacts/{contact}", summary="Change a contact",
                body=M + "ContactUpdate", responses={200: M + "ContactOut", 404: ERROR,
                                                     422: ERROR}, tags=TAGS)
 def update_contact(call: Call, contact: str) -> ContactOut:
-    return wiring.container().contacts.update(call.account.account_id, unquote(contact),
-                                              call.body, utcnow())
+    account_id = call.account.account_id
+    return _stated(account_id, wiring.container().contacts.update(
+        account_id, unquote(contact), call.body, utcnow()))
 
 
 @api.operation("DELETE", "/v1/contacts/{contact}", summary="Delete a contact everywhere",
@@ -138,9 +160,9 @@ def delete_segment(call: Call, segment_id: str) -> Deleted:
 @api.operation("GET", "/v1/segments/{segment_id}/contacts", summary="A segment's contacts",
                responses={200: M + "ContactPage", 404: ERROR, 422: ERROR}, tags=("segments",))
 def segment_contacts(call: Call, segment_id: str) -> ContactPage:
-    return wiring.container().audiences.members(
-        call.account.account_id, segment_id, call.query_int("limit", 50, 1, 100),
-        call.query("cursor"))
+    account_id = call.account.account_id
+    return _stated_page(account_id, wiring.container().audiences.members(
+        account_id, segment_id, call.query_int("limit", 50, 1, 100), call.query("cursor")))
 
 
 @api.operation("PUT", "/v1/segments/{segment_id}/contacts/{contact}",
@@ -150,7 +172,8 @@ def add_to_segment(call: Call, segment_id: str, contact: str) -> ContactOut:
     container = wiring.container()
     container.audiences.add_member(call.account.account_id, segment_id, unquote(contact),
                                    utcnow())
-    return container.contacts.get(call.account.account_id, unquote(contact))
+    return _stated(call.account.account_id,
+                   container.contacts.get(call.account.account_id, unquote(contact)))
 
 
 @api.operation("DELETE", "/v1/segments/{segment_id}/contacts/{contact}",

@@ -13,6 +13,7 @@ from chalicelib.api.routes.resend import (ERR, TAGS, api, body_of, dumped, objec
                                           page_of, paged, validate)
 from chalicelib.api.web import Call
 from chalicelib.clock import utcnow
+from chalicelib.contacts import with_states
 from chalicelib.errors import NotFound
 from chalicelib.api.routes.resend_marketing import LIST, OBJ, invalid, ref, slice_page
 
@@ -58,12 +59,29 @@ def _create_contact(call: Call, audience_id: str | None) -> Response:
     return ok({"object": "contact", "id": created.id}, 201)
 
 
-def _contact(call: Call, contact: str, audience_id: str | None) -> dict[str, Any]:
+def _contact_out(call: Call, contact: str, audience_id: str | None) -> Any:
     """The contact, by id or address; under an audience, only one of its members."""
-    found = dumped(wiring.container().contacts.get(call.account.account_id, ref(contact)))
-    if audience_id and audience_id not in found["segment_ids"]:
+    found = wiring.container().contacts.get(call.account.account_id, ref(contact))
+    if audience_id and audience_id not in found.segment_ids:
         raise NotFound("that contact is not in this audience")
     return found
+
+
+def _contact(call: Call, contact: str, audience_id: str | None) -> dict[str, Any]:
+    return dumped(_contact_out(call, contact, audience_id))
+
+
+def _shown(call: Call, contact: str, audience_id: str | None) -> dict[str, Any]:
+    """The contact as Resend's SDK shows it, with its effective state (suppressed or not)."""
+    found = _contact_out(call, contact, audience_id)
+    stated = with_states(wiring.container().suppressions, call.account.account_id, [found])
+    return shapes.contact_object(dumped(stated[0]))
+
+
+def _stated_page(account_id: str, page: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """A page in Resend's shape: one batched suppression lookup for it, never one a row."""
+    stated = with_states(wiring.container().suppressions, account_id, page.data)
+    return page_of(page.model_copy(update={"data": stated}), shapes.contact_object)
 
 
 def _update_contact(call: Call, contact: str, audience_id: str | None) -> Response:
@@ -92,10 +110,10 @@ def _list_contacts(call: Call, segment_id: str | None) -> Response:
     container = wiring.container()
     account_id = call.account.account_id
     if segment_id:
-        return paged(call, lambda n, c: page_of(
-            container.audiences.members(account_id, segment_id, n, c), shapes.contact_object))
-    return paged(call, lambda n, c: page_of(container.contacts.list(account_id, n, c),
-                                            shapes.contact_object))
+        return paged(call, lambda n, c: _stated_page(
+            account_id, container.audiences.members(account_id, segment_id, n, c)))
+    return paged(call, lambda n, c: _stated_page(account_id,
+                                                 container.contacts.list(account_id, n, c)))
 
 
 @api.operation("POST", "/resend/contacts", summary="Resend: create a contact",
@@ -114,7 +132,7 @@ def list_contacts(call: Call) -> Response:
                summary="Resend: retrieve a contact by id or address",
                responses={200: OBJ, 404: ERR}, tags=TAGS)
 def get_contact(call: Call, contact: str) -> Response:
-    return ok(shapes.contact_object(_contact(call, contact, None)))
+    return ok(_shown(call, contact, None))
 
 
 @api.operation("PATCH", "/resend/contacts/{contact}", summary="Resend: update a contact",
@@ -147,7 +165,7 @@ def list_audience_contacts(call: Call, audience_id: str) -> Response:
                summary="Resend: retrieve a contact of an audience",
                responses={200: OBJ, 404: ERR}, tags=TAGS)
 def get_audience_contact(call: Call, audience_id: str, contact: str) -> Response:
-    return ok(shapes.contact_object(_contact(call, contact, audience_id)))
+    return ok(_shown(call, contact, audience_id))
 
 
 @api.operation("PATCH", "/resend/audiences/{audience_id}/contacts/{contact}",
