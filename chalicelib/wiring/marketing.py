@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from chalicelib.broadcast_sender import BroadcastSender
     from chalicelib.broadcasts import BroadcastService
     from chalicelib.contacts import ContactService
+    from chalicelib.marketing_models import ContactOut
     from chalicelib.preferences import PreferenceService
 
 
@@ -21,6 +22,12 @@ class MarketingParts(StorageParts):
         from chalicelib.contacts import ContactService
         return ContactService(self.marketing_store, self.tokens, self.emails, self.templates,
                               self.webhooks.publish, self.settings.public_base_url)
+
+    def contact_states(self, account_id: str, contacts: list[ContactOut]) -> list[ContactOut]:
+        """The contacts with their effective state (``contacts.with_states``: suppressed when
+        their address is on the suppression list), one batched lookup for the lot."""
+        from chalicelib.contacts import with_states
+        return with_states(self.suppressions, account_id, contacts)
 
     @cached_property
     def audiences(self) -> AudienceService:

@@ -13,9 +13,7 @@ from chalice.app import Response
 
 from chalicelib.api.dashboard.frame import Visit, page
 from chalicelib.api.dashboard.portal import PAGE_SIZE, cursor_of, model, principal
-from chalicelib.contacts import with_states
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.marketing_models import ContactOut
 
 # A state filter: what the store is asked for, then each contact's effective state decides.
 STATES: dict[str, dict[str, Any]] = {"subscribed": {"status": "subscribed", "unsubscribed": False},
@@ -49,11 +47,10 @@ def all_topics(visit: Visit) -> list[Any]:
     return sorted(found, key=lambda t: (t.name.casefold(), t.id))
 
 
-def effective_states(visit: Visit, contacts: list[ContactOut]) -> dict[str, dict[str, Any]]:
-    """Each contact's state as a broadcast sees it (``contacts.with_states``, the API's own
-    rule and its one batched suppression lookup), with the entry's reason when suppressed."""
-    stated = with_states(visit.services.container.suppressions, visit.user.account_id,
-                         contacts)
+def effective_states(visit: Visit, contacts: list[Any]) -> dict[str, dict[str, Any]]:
+    """Each contact's state as a broadcast sees it (the API's own rule and its one batched
+    suppression lookup), with the entry's reason when suppressed."""
+    stated = visit.services.container.contact_states(visit.user.account_id, contacts)
     return {c.id: {"state": c.state, **(c.suppressed.model_dump() if c.suppressed else {})}
             for c in stated}
 

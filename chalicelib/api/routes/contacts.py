@@ -13,7 +13,6 @@ from chalicelib.api.routes import blueprint_api
 from chalicelib.api.routes.pages import recipient_page
 from chalicelib.api.web import Call, ERROR
 from chalicelib.clock import utcnow
-from chalicelib.contacts import with_states
 from chalicelib.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -38,13 +37,13 @@ def _flag(call: Call, name: str) -> bool | None:
 
 
 def _stated(account_id: str, contact: ContactOut) -> ContactOut:
-    return with_states(wiring.container().suppressions, account_id, [contact])[0]
+    return wiring.container().contact_states(account_id, [contact])[0]
 
 
 def _stated_page(account_id: str, page: ContactPage, state: str | None = None) -> ContactPage:
     """The page with each contact's effective state (one suppression lookup for the page),
     kept to one state if asked (within the page: it may come back short)."""
-    stated = with_states(wiring.container().suppressions, account_id, page.data)
+    stated = wiring.container().contact_states(account_id, page.data)
     return page.model_copy(update={"data": [c for c in stated
                                             if state is None or c.state == state]})
 

@@ -13,7 +13,6 @@ from chalicelib.api.routes.resend import (ERR, TAGS, api, body_of, dumped, objec
                                           page_of, paged, validate)
 from chalicelib.api.web import Call
 from chalicelib.clock import utcnow
-from chalicelib.contacts import with_states
 from chalicelib.errors import NotFound
 from chalicelib.api.routes.resend_marketing import LIST, OBJ, invalid, ref, slice_page
 
@@ -74,13 +73,13 @@ def _contact(call: Call, contact: str, audience_id: str | None) -> dict[str, Any
 def _shown(call: Call, contact: str, audience_id: str | None) -> dict[str, Any]:
     """The contact as Resend's SDK shows it, with its effective state (suppressed or not)."""
     found = _contact_out(call, contact, audience_id)
-    stated = with_states(wiring.container().suppressions, call.account.account_id, [found])
+    stated = wiring.container().contact_states(call.account.account_id, [found])
     return shapes.contact_object(dumped(stated[0]))
 
 
 def _stated_page(account_id: str, page: Any) -> tuple[list[dict[str, Any]], str | None]:
     """A page in Resend's shape: one batched suppression lookup for it, never one a row."""
-    stated = with_states(wiring.container().suppressions, account_id, page.data)
+    stated = wiring.container().contact_states(account_id, page.data)
     return page_of(page.model_copy(update={"data": stated}), shapes.contact_object)
 
 
