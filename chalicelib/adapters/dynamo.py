@@ -188,15 +188,6 @@ class DynamoTable(PagedQueries, BatchOperations):
             raise_for(err)
         return [from_wire(item) for item in response.get("Items", [])]
 
-    def raw_page(self, request: dict[str, Any]) -> tuple[list[Item], Any]:
-        """One query page and its ``LastEvaluatedKey`` as DynamoDB gave it (or None)."""
-        try:
-            response = self._client.query(**request)
-        except (ClientError, BotoCoreError) as err:
-            raise_for(err)
-        return ([from_wire(item) for item in response.get("Items", [])],
-                response.get("LastEvaluatedKey"))
-
     def pages(self, request: dict[str, Any]) -> Iterator[Item]:
         """Every item a query (``request`` as boto3 takes it) matches, page after page."""
         while True:

@@ -46,6 +46,15 @@ class PagedQueries:
     _client: Any
     name: str
 
+    def raw_page(self, request: dict[str, Any]) -> tuple[list[Item], Any]:
+        """One query page and its ``LastEvaluatedKey`` as DynamoDB gave it (or None)."""
+        try:
+            response = self._client.query(**request)
+        except (ClientError, BotoCoreError) as err:
+            raise_for(err)
+        return ([from_wire(item) for item in response.get("Items", [])],
+                response.get("LastEvaluatedKey"))
+
     def query_page(self, pk: str, sk_prefix: str, limit: int, cursor: str | None,
                    forward: bool = False) -> tuple[list[Item], str | None]:
         """One page (newest first by default) and the opaque cursor of the next, if any;
@@ -60,12 +69,7 @@ class PagedQueries:
         if cursor:
             request["ExclusiveStartKey"] = to_wire(decode_cursor(cursor, "pk", pk, "sk",
                                                                  sk_prefix))
-        try:
-            response = self._client.query(**request)
-        except (ClientError, BotoCoreError) as err:
-            raise_for(err)
-        items = [from_wire(item) for item in response.get("Items", [])]
-        last = response.get("LastEvaluatedKey")
+        items, last = self.raw_page(request)
         return items, (encode_cursor(from_wire(last)) if last else None)
 
     def _index_request(self, index: str, pk: str, low: str, high: str, limit: int,
@@ -101,13 +105,8 @@ class PagedQueries:
         if cursor:
             request["ExclusiveStartKey"] = to_wire(decode_cursor(cursor, "gsi2pk", pk,
                                                                  "gsi2sk", ""))
-        try:
-            response = self._client.query(**request)
-        except (ClientError, BotoCoreError) as err:
-            raise_for(err)
-        last = response.get("LastEvaluatedKey")
-        return ([from_wire(i) for i in response.get("Items", [])],
-                encode_cursor(from_wire(last)) if last else None)
+        items, last = self.raw_page(request)
+        return items, (encode_cursor(from_wire(last)) if last else None)
 
     def merged_index_page(self, sources: list[IndexKey], anchor: str, low: str, high: str,
                           limit: int, cursor: str | None,
@@ -142,11 +141,6 @@ class PagedQueries:
     def _index_query(self, index: str, pk: str, low: str, high: str, limit: int,
                      filters: Mapping[str, tuple[str, Any]] | None,
                      forward: bool) -> tuple[list[Item], str | None]:
-        request = self._index_request(index, pk, low, high, limit, filters, forward)
-        try:
-            response = self._client.query(**request)
-        except (ClientError, BotoCoreError) as err:
-            raise_for(err)
-        last = response.get("LastEvaluatedKey")
-        return ([from_wire(i) for i in response.get("Items", [])],
-                str(from_wire(last)[f"{index}sk"]) if last else None)
+        items, last = self.raw_page(self._index_request(index, pk, low, high, limit, filters,
+                                                          forward))
+        return items, (str(from_wire(last)[f"{index}sk"]) if last else None)
