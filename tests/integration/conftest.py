@@ -42,3 +42,18 @@ def aws_calls(monkeypatch) -> AwsCalls:
 
     monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
     return recorder
+
+
+@pytest.fixture
+def suppression_reads(monkeypatch) -> Iterator[dict[str, int]]:
+    """Every read of the suppression store, by kind (batched or one address)."""
+    from chalicelib.adapters.suppression_store import DynamoSuppressionStore
+    counts = {"get_many": 0, "get": 0}
+    for name in counts:
+        original = getattr(DynamoSuppressionStore, name)
+
+        def counted(self: Any, *args: Any, _name: str = name, _original: Any = original) -> Any:
+            counts[_name] += 1
+            return _original(self, *args)
+        monkeypatch.setattr(DynamoSuppressionStore, name, counted)
+    yield counts

@@ -5,31 +5,14 @@ batched suppression lookup per page, one account's list never another's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 import resend
 
 from chalicelib import wiring
 from tests.integration.test_resend_sdk import sdk  # noqa: F401  (the fixture)
-
-
-@pytest.fixture
-def reads(monkeypatch) -> Iterator[dict[str, int]]:
-    """Every read of the suppression store, by kind (batched or one address)."""
-    from chalicelib.adapters.suppression_store import DynamoSuppressionStore
-    counts = {"get_many": 0, "get": 0}
-    for name in counts:
-        original = getattr(DynamoSuppressionStore, name)
-
-        def counted(self: Any, *args: Any, _name: str = name, _original: Any = original) -> Any:
-            counts[_name] += 1
-            return _original(self, *args)
-        monkeypatch.setattr(DynamoSuppressionStore, name, counted)
-    yield counts
 
 
 def _contacts(api: Any, key: str, query: str = "") -> dict[str, dict[str, Any]]:
@@ -54,15 +37,15 @@ def _seed(api: Any, account: Any) -> None:
     suppressions.add(account.account_id, "left@example.org", "unsubscribe", "marketing", now)
 
 
-def test_a_bounced_contact_is_not_listed_as_subscribed(api, account, reads) -> None:
+def test_a_bounced_contact_is_not_listed_as_subscribed(api, account, suppression_reads) -> None:
     """Bug caught: GET /v1/contacts (and one contact, and a segment's) showing a contact whose
     address bounced, complained or was suppressed by hand as subscribed although no
     broadcast reaches it; or each row's suppression read on its own."""
     _seed(api, account)
     key = account.api_key
-    reads.update(get_many=0, get=0)
+    suppression_reads.update(get_many=0, get=0)
     listed = _contacts(api, key)
-    assert reads == {"get_many": 1, "get": 0}, "one batched lookup for the page of five"
+    assert suppression_reads == {"get_many": 1, "get": 0}, "one batched lookup for the page of five"
     assert {a: c["state"] for a, c in listed.items()} == {
         "ok@example.org": "subscribed", "bounced@example.org": "suppressed",
         "complained@example.org": "suppressed", "manual@example.org": "suppressed",
@@ -136,14 +119,14 @@ def test_state_filter_never_leaks_another_accounts_contacts(api, account,
 
 
 def test_resend_sdk_sees_a_suppressed_contact_unsubscribed(sdk, api, account,  # noqa: F811
-                                                           reads) -> None:
+                                                           suppression_reads) -> None:
     """Bug caught: the Resend surface answering ``unsubscribed: false`` for a contact whose
     address bounced (a Resend user's code would keep mailing or counting it), adding fields
     Resend's contact does not have, or reading the suppression list once a row."""
     _seed(api, account)
-    reads.update(get_many=0, get=0)
+    suppression_reads.update(get_many=0, get=0)
     listed = {c["email"]: c for c in resend.Contacts.list()["data"]}
-    assert reads == {"get_many": 1, "get": 0}, "one batched lookup for the page"
+    assert suppression_reads == {"get_many": 1, "get": 0}, "one batched lookup for the page"
     assert {a: c["unsubscribed"] for a, c in listed.items()} == {
         "ok@example.org": False, "bounced@example.org": True,
         "complained@example.org": True, "manual@example.org": True,

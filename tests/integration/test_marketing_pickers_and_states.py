@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from chalicelib import wiring
 from chalicelib.marketing_models import SegmentCreate, TopicCreate
@@ -52,11 +51,10 @@ def _state_cell(html: str, address: str) -> str:
 
 
 def test_a_suppressed_contact_shows_suppressed_with_its_reason_and_filters(
-        client, account, monkeypatch) -> None:
+        client, account, suppression_reads) -> None:
     """Bug caught: a contact whose address bounced, complained or was suppressed by hand
     listed (and filtered) as "subscribed" although no broadcast reaches it; or the listing
     looking each row's suppression up on its own."""
-    from chalicelib.adapters.suppression_store import DynamoSuppressionStore
     owner = signed_in(client, account.account_id, "owner@example.com", role="owner")
     for address in ("ok@example.org", "bounced@example.org", "complained@example.org",
                     "Manual@Example.org", "plain@example.org"):
@@ -69,14 +67,8 @@ def test_a_suppressed_contact_shows_suppressed_with_its_reason_and_filters(
     assert owner.post("/dashboard/suppressions", {"email": "MANUAL@example.org",
                                                   "scope": "marketing"}).status == 303
     owner.post("/dashboard/contacts", {"email": "left@example.org", "unsubscribed": "on"})
-    reads = {"get_many": 0, "get": 0}
-    for name in reads:
-        original = getattr(DynamoSuppressionStore, name)
-
-        def counted(self: Any, *args: Any, _name: str = name, _original: Any = original) -> Any:
-            reads[_name] += 1
-            return _original(self, *args)
-        monkeypatch.setattr(DynamoSuppressionStore, name, counted)
+    reads = suppression_reads
+    reads.update(get_many=0, get=0)
     listing = owner.get("/dashboard/contacts").text
     assert reads == {"get_many": 1, "get": 0}, "one batched lookup for the page"
     assert _state_cell(listing, "ok@example.org") == "subscribed"
