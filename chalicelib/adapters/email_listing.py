@@ -25,13 +25,13 @@ from chalicelib.retention import DataClass
 
 INDEX = "gsi4"
 SHARDS = 8
-# What the listings read and filter on: the template's NonKeyAttributes for gsi4 (a test
-# holds them equal). Nothing the worker changes before the status moves is here.
+# What the listings read and filter on (and ``gsi3pk``, which tells the address-index
+# backfill a message is indexed): the template's NonKeyAttributes for gsi4 (a test holds
+# them equal). Nothing the worker changes before the status moves is here.
 LISTED = ("message_id", "from", "to", "subject", "status", "stream", "tags", "created_at",
           "updated_at", "recipients", "tag_keys", "reply_to_addresses", "gsi3pk")
 MIGRATED_SK = "LISTING#GSI4"
 MIGRATION_PAGE = 100
-
 
 
 def shard_of(item_id: str) -> int:
