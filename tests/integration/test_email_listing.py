@@ -64,8 +64,9 @@ def test_emails_of_the_old_index_are_listed_then_moved(api, account, stack, aws_
     assert _listed_ids(api, account) == ids[::-1]  # both indexes, merged, paged by 2
     assert _listed_ids(api, account, recipient="r1@example.net") == [ids[1]]
     from chalicelib import wiring
-    found = wiring.container().privacy._store.messages_to(account.account_id,
-                                                          "r0@example.net")
+    from chalicelib.adapters.privacy_store import DynamoPrivacyStore
+    found = DynamoPrivacyStore(wiring.container().table).messages_to(account.account_id,
+                                                                     "r0@example.net")
     assert [m["message_id"] for m in found] == [ids[0]]
     queued = [p for op, p in aws_calls.take() if op == "SendMessage"
               and p["QueueUrl"] == stack.env["LETTERBOX_PRIVACY_QUEUE_URL"]]
